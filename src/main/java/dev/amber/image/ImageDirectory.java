@@ -1,0 +1,157 @@
+package dev.amber.image;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * An image directory being written. The directory is created 0700 and every file 0600 by the
+ * creating call itself (an image holds the process's secrets: there is no moment where a chmod
+ * would be needed). The inventory is written under a temporary name and renamed into place, so a
+ * directory without inventory.pb is never an image; {@link #abort} removes everything this object
+ * created.
+ */
+final class ImageDirectory {
+  private static final FileAttribute<Set<PosixFilePermission>> DIR_MODE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+  private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+  private static final String TEMP_INVENTORY = "." + ImageFormat.INVENTORY + ".tmp";
+
+  private final Path dir;
+  private final boolean createdDir;
+  private final List<Path> created = new ArrayList<>();
+
+  private ImageDirectory(Path dir, boolean createdDir) {
+    this.dir = dir;
+    this.createdDir = createdDir;
+  }
+
+  /** Creates {@code dir}, or takes an existing one that is empty and already 0700. */
+  static ImageDirectory create(Path dir) throws ImageException {
+    try {
+      Files.createDirectory(dir, DIR_MODE);
+      return new ImageDirectory(dir, true);
+    } catch (FileAlreadyExistsException e) {
+      return existing(dir);
+    } catch (NoSuchFileException e) {
+      throw new ImageException(
+          "cannot create image directory " + dir + ": its parent does not exist");
+    } catch (IOException e) {
+      throw new ImageException("cannot create image directory " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static ImageDirectory existing(Path dir) throws ImageException {
+    try {
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        throw new ImageException(
+            "cannot write an image to " + dir + ": it exists and is not a directory");
+      }
+      try (var entries = Files.list(dir)) {
+        if (entries.findAny().isPresent()) {
+          throw new ImageException(
+              "cannot write an image to " + dir + ": directory is not empty: choose a new one");
+        }
+      }
+      Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
+      if (!mode.equals(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+          PosixFilePermission.OWNER_EXECUTE))) {
+        throw new ImageException(
+            "cannot write an image to " + dir + ": mode " + PosixFilePermissions.toString(mode)
+                + " != expected rwx------: an image holds secrets; let amber create the directory");
+      }
+      return new ImageDirectory(dir, false);
+    } catch (IOException e) {
+      throw new ImageException("cannot write an image to " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  Path path() {
+    return dir;
+  }
+
+  /** A new file, 0600 from its creation; it must not exist yet. */
+  FileChannel createFile(String name) throws ImageException {
+    Path file = dir.resolve(name);
+    try {
+      FileChannel channel = FileChannel.open(file,
+          EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
+      created.add(file);
+      return channel;
+    } catch (IOException e) {
+      throw new ImageException("cannot create image file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A file this object created earlier, reopened to add to its end. */
+  FileChannel appendTo(String name) throws ImageException {
+    Path file = dir.resolve(name);
+    try {
+      return FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new ImageException("cannot reopen image file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  static void writeFully(FileChannel channel, java.nio.ByteBuffer piece, Path file)
+      throws ImageException {
+    try {
+      while (piece.hasRemaining()) {
+        channel.write(piece);
+      }
+    } catch (IOException e) {
+      throw new ImageException("cannot write image file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes the inventory under a temporary name, then renames it into place atomically. */
+  long commit(byte[] inventory) throws ImageException {
+    Path temp = dir.resolve(TEMP_INVENTORY);
+    try (FileChannel channel = createFile(TEMP_INVENTORY)) {
+      writeFully(channel, java.nio.ByteBuffer.wrap(inventory), temp);
+    } catch (IOException e) {
+      throw new ImageException("cannot write image file " + temp + ": " + e.getMessage(), e);
+    }
+    Path target = dir.resolve(ImageFormat.INVENTORY);
+    try {
+      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+      created.set(created.indexOf(temp), target);
+    } catch (IOException e) {
+      throw new ImageException("cannot rename " + temp + " to " + target + ": " + e.getMessage(), e);
+    }
+    return inventory.length;
+  }
+
+  /** Removes every file this object created, inventory first, then the directory if it made it. */
+  void abort() {
+    for (int i = created.size() - 1; i >= 0; i--) {
+      deleteQuietly(created.get(i));
+    }
+    created.clear();
+    if (createdDir) {
+      deleteQuietly(dir);
+    }
+  }
+
+  private static void deleteQuietly(Path path) {
+    try {
+      Files.deleteIfExists(path);
+    } catch (IOException e) {
+      // Best effort: the inventory went first, so what is left is never taken for an image.
+    }
+  }
+}
