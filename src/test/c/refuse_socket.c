@@ -1,0 +1,55 @@
+/*
+ * refuse_socket: holds a resource that this milestone cannot save, so checkpoint must refuse and
+ * leave it untouched. argv[1]: "udp" (a bound UDP socket, the default) or "eventfd" (count 5).
+ * Prints "FD n" before READY. After SIGTERM the resource must still work as before.
+ */
+#define _GNU_SOURCE
+#include "amtest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    test_init(argc, argv);
+    int udp = !(argc > 1 && strcmp(argv[1], "eventfd") == 0);
+    int fd;
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(addr);
+    if (udp) {
+        fd = socket(AF_INET, SOCK_DGRAM, 0);
+        CHECK(fd >= 0, "socket: %s", strerror(errno));
+        CHECK(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind: %s", strerror(errno));
+        CHECK(getsockname(fd, (struct sockaddr *)&addr, &alen) == 0, "getsockname: %s", strerror(errno));
+        /* a datagram waiting in the receive queue */
+        CHECK(sendto(fd, "queued", 6, 0, (struct sockaddr *)&addr, sizeof(addr)) == 6, "sendto: %s", strerror(errno));
+    } else {
+        fd = eventfd(5, EFD_NONBLOCK);
+        CHECK(fd >= 0, "eventfd: %s", strerror(errno));
+    }
+    test_msg("FD %d", fd);
+    test_ready();
+    test_waitsig();
+
+    if (udp) {
+        struct sockaddr_in now;
+        socklen_t nlen = sizeof(now);
+        CHECK(getsockname(fd, (struct sockaddr *)&now, &nlen) == 0 && now.sin_port == addr.sin_port,
+              "UDP socket lost its address");
+        char buf[16] = "";
+        CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 6 && memcmp(buf, "queued", 6) == 0,
+              "queued datagram lost");
+        CHECK(sendto(fd, "again", 5, 0, (struct sockaddr *)&addr, sizeof(addr)) == 5, "sendto: %s", strerror(errno));
+        CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 5, "UDP socket does not work: %s", strerror(errno));
+    } else {
+        uint64_t v = 0;
+        CHECK(read(fd, &v, 8) == 8 && v == 5, "eventfd count %lu, was 5", (unsigned long)v);
+    }
+    pass();
+}
