@@ -29,6 +29,9 @@ final class ImageDirectory {
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
   private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+  private static final Set<PosixFilePermission> PRIVATE = EnumSet.of(
+      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+      PosixFilePermission.OWNER_EXECUTE);
   private static final String TEMP_INVENTORY = "." + ImageFormat.INVENTORY + ".tmp";
 
   private final Path dir;
@@ -56,28 +59,29 @@ final class ImageDirectory {
   }
 
   private static ImageDirectory existing(Path dir) throws ImageException {
-    try {
-      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-        throw new ImageException(
-            "cannot write an image to " + dir + ": it exists and is not a directory");
-      }
-      try (var entries = Files.list(dir)) {
-        if (entries.findAny().isPresent()) {
-          throw new ImageException(
-              "cannot write an image to " + dir + ": directory is not empty: choose a new one");
-        }
-      }
-      Set<PosixFilePermission> mode = Files.getPosixFilePermissions(dir);
-      if (!mode.equals(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-          PosixFilePermission.OWNER_EXECUTE))) {
-        throw new ImageException(
-            "cannot write an image to " + dir + ": mode " + PosixFilePermissions.toString(mode)
-                + " != expected rwx------: an image holds secrets; let amber create the directory");
-      }
-      return new ImageDirectory(dir, false);
-    } catch (IOException e) {
-      throw new ImageException("cannot write an image to " + dir + ": " + e.getMessage(), e);
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      throw refused(dir, "it exists and is not a directory");
     }
+    boolean empty;
+    Set<PosixFilePermission> mode;
+    try (var entries = Files.list(dir)) {
+      empty = entries.findAny().isEmpty();
+      mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException e) {
+      throw refused(dir, e.getMessage());
+    }
+    if (!empty) {
+      throw refused(dir, "directory is not empty: choose a new one");
+    }
+    if (!mode.equals(PRIVATE)) {
+      throw refused(dir, "mode " + PosixFilePermissions.toString(mode)
+          + " != expected rwx------: an image holds secrets; let amber create the directory");
+    }
+    return new ImageDirectory(dir, false);
+  }
+
+  private static ImageException refused(Path dir, String why) {
+    return new ImageException("cannot write an image to " + dir + ": " + why);
   }
 
   Path path() {

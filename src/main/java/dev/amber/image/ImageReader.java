@@ -16,6 +16,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -191,15 +192,14 @@ public final class ImageReader implements AutoCloseable {
   static byte[] readBounded(Path file, String name) throws ImageException {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = channel.size();
-      if (size > ImageFormat.MAX_METADATA_BYTES) {
-        throw ImageValidation.oversize(name, size);
+      if (size <= ImageFormat.MAX_METADATA_BYTES) {
+        ByteBuffer bytes = ByteBuffer.allocate((int) size);
+        while (bytes.hasRemaining() && channel.read(bytes) >= 0) {
+          // until full or end of file
+        }
+        return Arrays.copyOf(bytes.array(), bytes.position());
       }
-      ByteBuffer bytes = ByteBuffer.allocate((int) size);
-      while (bytes.hasRemaining() && channel.read(bytes) >= 0) {
-        // until full or end of file
-      }
-      return bytes.hasRemaining() ? java.util.Arrays.copyOf(bytes.array(), bytes.position())
-          : bytes.array();
+      throw ImageValidation.oversize(name, size);
     } catch (IOException e) {
       throw new ImageException("cannot read image file " + file + ": " + e.getMessage(), e);
     }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -74,17 +75,19 @@ final class ImageValidation {
 
   private static void checkNothingUnlisted(Path dir, Map<String, ImageFile> files)
       throws ImageException {
+    Optional<String> unlisted;
     try (Stream<Path> entries = Files.list(dir)) {
-      for (Path path : (Iterable<Path>) entries::iterator) {
-        String name = path.getFileName().toString();
-        if (ImageFormat.matters(name) && !name.equals(ImageFormat.INVENTORY)
-            && !files.containsKey(name)) {
-          throw new ImageException("image file " + name + ": not listed in "
-              + ImageFormat.INVENTORY + ": the image was altered or mixed with another");
-        }
-      }
+      unlisted = entries.map(path -> path.getFileName().toString())
+          .filter(name -> ImageFormat.matters(name) && !name.equals(ImageFormat.INVENTORY))
+          .filter(name -> !files.containsKey(name))
+          .sorted()
+          .findFirst();
     } catch (IOException e) {
       throw new ImageException("cannot list image directory " + dir + ": " + e.getMessage(), e);
+    }
+    if (unlisted.isPresent()) {
+      throw new ImageException("image file " + unlisted.get() + ": not listed in "
+          + ImageFormat.INVENTORY + ": the image was altered or mixed with another");
     }
   }
 

@@ -41,23 +41,52 @@ final class InventoryCodec {
     return out;
   }
 
-  /** Parses and checks the version and the checksum; {@code readerMajor/Minor} is the rule. */
+  /**
+   * Parses and checks the version, then the checksum ({@code readerMajor/Minor} is the rule). A
+   * file that does not parse but carries a checksum that does not match is reported as a checksum
+   * mismatch: that is the more precise diagnosis.
+   */
   static Inventory decode(byte[] bytes, int readerMajor, int readerMinor) throws ImageException {
-    Inventory inventory = parse(bytes);
+    Inventory inventory;
+    try {
+      inventory = parse(bytes);
+    } catch (ImageException e) {
+      checkCrc(bytes, storedCrc(bytes));
+      throw e;
+    }
     ImageFormat.checkCompatible(
         inventory.getFormatMajor(), inventory.getFormatMinor(), readerMajor, readerMinor);
-    int n = bytes.length - TRAILER;
-    if (n < 0 || (bytes[n] & 0xff) != CRC_TAG) {
+    if (storedCrc(bytes) == null) {
       throw new ImageException(
           "image file " + FILE + ": does not end with its CRC32C field: the image is corrupt");
     }
-    CRC32C crc = new CRC32C();
-    crc.update(bytes, 0, n);
-    int actual = (int) crc.getValue();
-    if (actual != inventory.getInventoryCrc32C()) {
-      throw new ImageException(Checksums.mismatch(FILE, actual, inventory.getInventoryCrc32C()));
-    }
+    checkCrc(bytes, inventory.getInventoryCrc32C());
     return inventory;
+  }
+
+  /** The value of the trailing CRC field, or null if the file does not end with one. */
+  private static Integer storedCrc(byte[] bytes) {
+    int n = bytes.length - TRAILER;
+    if (n < 0 || (bytes[n] & 0xff) != CRC_TAG) {
+      return null;
+    }
+    int value = 0;
+    for (int i = 0; i < 4; i++) {
+      value |= (bytes[n + 1 + i] & 0xff) << (8 * i);
+    }
+    return value;
+  }
+
+  private static void checkCrc(byte[] bytes, Integer expected) throws ImageException {
+    if (expected == null) {
+      return;
+    }
+    CRC32C crc = new CRC32C();
+    crc.update(bytes, 0, bytes.length - TRAILER);
+    int actual = (int) crc.getValue();
+    if (actual != expected) {
+      throw new ImageException(Checksums.mismatch(FILE, actual, expected));
+    }
   }
 
   /** Parses without checking the checksum: for tools that forge or repair images. */
