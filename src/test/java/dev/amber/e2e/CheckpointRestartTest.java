@@ -1,0 +1,225 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One checkpoint/restart test per target program (src/test/c/NAME.c, test NAME): start it, wait
+ * for READY, snapshot /proc, {@code checkpoint --kill}, {@code restart --wait}, snapshot again and
+ * compare, SIGTERM (unless the target finishes by itself), and expect exit 0 with PASS.
+ * With AMBER_TEST_NOCR=1 the checkpoint and restart are skipped, which checks the targets alone.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class CheckpointRestartTest {
+    @TempDir
+    Path tmp;
+
+    /** How a target is run: its arguments, whether it ends by itself, how long to wait before checkpointing. */
+    private record Spec(String name, List<String> args, boolean selfFinishing, Duration delay, boolean writing) {
+        static Spec waitsig(String name, String... args) {
+            return new Spec(name, List.of(args), false, Duration.ZERO, false);
+        }
+
+        static Spec sleeper(String name, String... args) {
+            return new Spec(name, List.of(args), true, Duration.ofSeconds(1), false);
+        }
+    }
+
+    private void checkpointRestart(Spec spec) throws Exception {
+        try (Target t = Target.start(tmp, spec.name(), spec.args().toArray(String[]::new))) {
+            t.awaitReady();
+            Thread.sleep(spec.delay().toMillis());
+            ProcSnapshot before = t.snapshot();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            assertSame(before, t, spec.writing());
+            if (!spec.selfFinishing())
+                t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    static void assertSame(ProcSnapshot before, Target t) throws IOException {
+        assertSame(before, t, false);
+    }
+
+    /** writing: the target keeps writing to its files, so fd offsets are not compared. */
+    static void assertSame(ProcSnapshot before, Target t, boolean writing) throws IOException {
+        String diff = writing ? before.withoutPositions().diff(t.snapshot().withoutPositions())
+                : before.diff(t.snapshot());
+        assertEquals("", diff, "/proc of pid " + t.pid + " (" + t.name + ") differs after restart:\n" + diff);
+    }
+
+    @Test
+    void mem_anon() throws Exception {
+        checkpointRestart(Spec.waitsig("mem_anon"));
+    }
+
+    @Test
+    void mem_file_private() throws Exception {
+        checkpointRestart(Spec.waitsig("mem_file_private"));
+    }
+
+    @Test
+    void mem_file_shared() throws Exception {
+        checkpointRestart(Spec.waitsig("mem_file_shared"));
+    }
+
+    @Test
+    void mem_shared_anon() throws Exception {
+        checkpointRestart(Spec.waitsig("mem_shared_anon"));
+    }
+
+    @Test
+    void vdso() throws Exception {
+        checkpointRestart(Spec.waitsig("vdso"));
+    }
+
+    @Test
+    void mm_bounds() throws Exception {
+        checkpointRestart(Spec.waitsig("mm_bounds", "first", "second argument", ""));
+    }
+
+    @Test
+    void fpu_regs() throws Exception {
+        checkpointRestart(Spec.waitsig("fpu_regs"));
+    }
+
+    @Test
+    void sleep_nanosleep() throws Exception {
+        checkpointRestart(Spec.sleeper("sleep_nanosleep"));
+    }
+
+    @Test
+    void sleep_clock_nanosleep_rel() throws Exception {
+        checkpointRestart(Spec.sleeper("sleep_clock_nanosleep", "rel"));
+    }
+
+    @Test
+    void sleep_clock_nanosleep_abs() throws Exception {
+        checkpointRestart(Spec.sleeper("sleep_clock_nanosleep", "abs"));
+    }
+
+    @Test
+    void sleep_poll() throws Exception {
+        checkpointRestart(Spec.sleeper("sleep_poll"));
+    }
+
+    @Test
+    void sleep_pause() throws Exception {
+        checkpointRestart(Spec.waitsig("sleep_pause"));
+    }
+
+    @Test
+    void sleep_sigsuspend() throws Exception {
+        checkpointRestart(Spec.waitsig("sleep_sigsuspend"));
+    }
+
+    @Test
+    void signals() throws Exception {
+        checkpointRestart(Spec.waitsig("signals"));
+    }
+
+    @Test
+    void itimers() throws Exception {
+        checkpointRestart(Spec.waitsig("itimers"));
+    }
+
+    @Test
+    void files() throws Exception {
+        checkpointRestart(Spec.waitsig("files"));
+    }
+
+    @Test
+    void identity() throws Exception {
+        checkpointRestart(Spec.waitsig("identity"));
+    }
+
+    @Test
+    void credentials() throws Exception {
+        checkpointRestart(Spec.waitsig("credentials"));
+    }
+
+    @Test
+    void counter() throws Exception {
+        checkpointRestart(new Spec("counter", List.of(), false, Duration.ofMillis(300), true));
+    }
+
+    /** The last value counter.c wrote, 0 before the first. */
+    static long lastCount(Target t) throws IOException {
+        Path file = t.dir.resolve("cwd/counter.txt");
+        List<String> lines = Files.exists(file) ? Files.readAllLines(file) : List.of();
+        for (int i = lines.size() - 1; i >= 0; i--)
+            if (!lines.get(i).isBlank())
+                return Long.parseLong(lines.get(i).trim());
+        return 0;
+    }
+
+    static void awaitCountAbove(Target t, long value) throws InterruptedException {
+        Procs.await(() -> {
+            try {
+                return lastCount(t) > value + 2;
+            } catch (IOException | NumberFormatException e) {
+                return false; // a line being written
+            }
+        }, Duration.ofSeconds(10), t.name + " to count past " + value);
+    }
+
+    /** checkpoint without --kill: the original runs on, counting with no gap and no repeat. */
+    @Test
+    void counter_checkpoint_without_kill() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: checkpoint without --kill (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "counter")) {
+            t.awaitReady();
+            awaitCountAbove(t, 3);
+            ProcSnapshot before = t.snapshot();
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
+            assertEquals(0, r.exit(), r.describe());
+            assertTrue(Procs.runsFree(t.pid), "pid " + t.pid + " not running free after checkpoint (state "
+                    + Procs.state(t.pid) + ", TracerPid " + Procs.status(t.pid, "TracerPid") + ")");
+            assertSame(before, t, true);
+            awaitCountAbove(t, lastCount(t));
+            Amber.Result show = t.run("show", tmp.resolve("image").toString());
+            assertEquals(0, show.exit(), show.describe());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /** checkpoint --kill, restart, twice: the restored process can be checkpointed again. */
+    @Test
+    void counter_twice() throws Exception {
+        try (Target t = Target.start(tmp, "counter")) {
+            t.awaitReady();
+            awaitCountAbove(t, 3);
+            ProcSnapshot before = t.snapshot();
+            if (!Amber.nocr()) {
+                for (int round = 1; round <= 2; round++) {
+                    Path image = tmp.resolve("image" + round);
+                    t.checkpointKill(image);
+                    long at = lastCount(t);
+                    t.restart(image);
+                    assertSame(before, t, true);
+                    awaitCountAbove(t, at);
+                }
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A resource this milestone cannot save: checkpoint exits 3 naming {@code pid N fd M} and the
+ * kind, writes no usable image, and leaves the target exactly as it was, still running (even
+ * with --kill), which then PASSes with the resource intact.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class RefusalTest {
+    @TempDir
+    Path tmp;
+
+    private void refused(String kind, String keyword) throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "refuse_socket", kind)) {
+            t.awaitReady();
+            String fd = t.logLines().stream().filter(l -> l.startsWith("FD ")).findFirst().orElseThrow().substring(3);
+            ProcSnapshot before = t.snapshot();
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            String prefix = "pid " + t.pid + " fd " + fd + ":";
+            List<String> named = r.stderrLines().stream().filter(l -> l.startsWith(prefix)).toList();
+            assertEquals(1, named.size(), "one refusal line starting '" + prefix + "'\n" + r.describe());
+            assertTrue(named.getFirst().contains(keyword) && named.getFirst().contains("not supported"),
+                    "refusal names the kind (" + keyword + ") and says 'not supported': " + named.getFirst());
+            assertFalse(Files.exists(image.resolve("inventory")) || Files.exists(image.resolve("inventory.pb")),
+                    "a refused checkpoint left an inventory in " + image);
+            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+            CheckpointRestartTest.assertSame(before, t);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
+    void refuse_socket_udp() throws Exception {
+        refused("udp", "socket");
+    }
+
+    @Test
+    void refuse_socket_eventfd() throws Exception {
+        refused("eventfd", "eventfd");
+    }
+
+    /** Without the engine the target itself must still pass. */
+    @Test
+    void refuse_socket_targets_pass_alone() throws Exception {
+        Assumptions.assumeTrue(Amber.nocr(), "covered by the refusal tests");
+        for (String kind : List.of("udp", "eventfd")) {
+            try (Target t = Target.start(tmp.resolve(kind), "refuse_socket", kind)) {
+                t.awaitReady();
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+            }
+        }
+    }
+}

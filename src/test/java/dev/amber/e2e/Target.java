@@ -1,0 +1,177 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One running target program, followed across checkpoints and restarts under the same pid.
+ *
+ * The original is a child of the test JVM; after a restart the process with that pid is the
+ * child of the {@code amber restart --wait} run, which reports its exit status. {@link #close}
+ * kills whatever of this is still alive, by pid, and only processes this object started (a
+ * restored pid is killed only while /proc/PID/exe is still the target binary).
+ */
+final class Target implements AutoCloseable {
+    static final Duration READY_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration TOOL_TIMEOUT = Duration.ofSeconds(120);
+
+    final String name;
+    final Path binary;
+    final Path dir;
+    final Path log;
+    final long pid;
+    private final Process original;
+    private Amber.Running restart; // holds the restored process, null while the original runs
+    private final List<Amber.Running> tools = new ArrayList<>();
+
+    private Target(String name, Path binary, Path dir, Path log, Process original) {
+        this.name = name;
+        this.binary = binary;
+        this.dir = dir;
+        this.log = log;
+        this.original = original;
+        this.pid = original.pid();
+    }
+
+    /** Starts the target with cwd dir/cwd and stdout+stderr appended to dir/NAME.log. */
+    static Target start(Path dir, String name, String... args) throws IOException, InterruptedException {
+        Path binary = Targets.binary(name);
+        Path cwd = Files.createDirectories(dir.resolve("cwd"));
+        Path log = dir.resolve(name + ".log");
+        List<String> cmd = new ArrayList<>();
+        cmd.add(binary.toString());
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd)
+                .directory(cwd.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true)
+                .start();
+        return new Target(name, binary, dir, log, p);
+    }
+
+    Target awaitReady() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (!logLines().contains("READY")) {
+            if (!original.isAlive())
+                throw new AssertionError(name + " exited " + original.exitValue() + " before READY\n" + logText());
+            if (System.nanoTime() > deadline)
+                throw new AssertionError(name + ": no READY within " + READY_TIMEOUT + "\n" + logText());
+            Thread.sleep(10);
+        }
+        return this;
+    }
+
+    List<String> logLines() throws IOException {
+        return Files.exists(log) ? Files.readAllLines(log) : List.of();
+    }
+
+    String logText() throws IOException {
+        return "--- " + log + "\n" + String.join("\n", logLines()) + "\n";
+    }
+
+    ProcSnapshot snapshot() throws IOException {
+        return ProcSnapshot.take(pid);
+    }
+
+    /** A tool run whose lifetime this target owns (killed in close). */
+    Amber.Running tool(String... args) throws IOException {
+        Amber.Running r = Amber.start(dir.resolve("tool"), args);
+        tools.add(r);
+        return r;
+    }
+
+    Amber.Result run(String... args) throws IOException, InterruptedException {
+        return tool(args).await(TOOL_TIMEOUT);
+    }
+
+    /** checkpoint --kill, then waits until the pid is gone (reaped by whoever is the parent). */
+    void checkpointKill(Path image) throws IOException, InterruptedException {
+        Amber.Result r = run("checkpoint", Long.toString(pid), "-D", image.toString(), "--kill");
+        assertEquals(0, r.exit(), r.describe() + logText());
+        if (restart == null) {
+            if (!original.waitFor(10, TimeUnit.SECONDS))
+                throw new AssertionError("pid " + pid + " still alive 10 s after checkpoint --kill");
+        } else {
+            Amber.Result w = restart.await(Duration.ofSeconds(10));
+            assertEquals(128 + 9, w.exit(), "restart --wait of a process killed by SIGKILL:\n" + w.describe());
+            restart = null;
+        }
+        Procs.await(() -> !Procs.exists(pid), Duration.ofSeconds(10), "pid " + pid + " to disappear");
+    }
+
+    /** restart --wait in the background; returns once the pid runs free as our binary again. */
+    void restart(Path image) throws IOException, InterruptedException {
+        assertFalse(Procs.exists(pid), "pid " + pid + " exists before restart");
+        Amber.Running r = tool("restart", "-D", image.toString(), "--wait");
+        long deadline = System.nanoTime() + TOOL_TIMEOUT.toNanos();
+        while (!(binary.toString().equals(Procs.exe(pid)) && Procs.runsFree(pid))) {
+            if (!r.isAlive())
+                throw new AssertionError("restart exited before pid " + pid + " ran\n" + r.result().describe() + logText());
+            if (System.nanoTime() > deadline)
+                throw new AssertionError("pid " + pid + " not running free " + TOOL_TIMEOUT + " after restart (state "
+                        + Procs.state(pid) + ", TracerPid " + Procs.status(pid, "TracerPid") + ", exe " + Procs.exe(pid)
+                        + ")\n--- restart stderr\n" + r.stderrSoFar() + logText());
+            Thread.sleep(10);
+        }
+        restart = r;
+    }
+
+    void sigterm() throws IOException, InterruptedException {
+        Procs.signal(pid, "TERM");
+    }
+
+    /** Waits for the target's end (original or restored) and returns its exit status. */
+    int awaitExit(Duration timeout) throws IOException, InterruptedException {
+        if (restart == null) {
+            if (!original.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS))
+                throw new AssertionError(name + ": no exit within " + timeout + "\n" + logText());
+            return original.exitValue();
+        }
+        Amber.Result r = restart.await(timeout);
+        return r.exit();
+    }
+
+    /** Exit 0 and PASS as the last line of the log. */
+    void assertPassed(int exit) throws IOException {
+        List<String> lines = logLines();
+        String last = lines.isEmpty() ? "" : lines.getLast();
+        assertEquals(0, exit, name + " exit status\n" + logText());
+        assertEquals("PASS", last, name + " last log line\n" + logText());
+    }
+
+    /** The current holder of the pid (the JVM or a restart run) still waits for it. */
+    boolean isAlive() {
+        return restart == null ? original.isAlive() : restart.isAlive() && Procs.exists(pid);
+    }
+
+    @Override
+    public void close() {
+        if (original.isAlive()) {
+            original.destroyForcibly();
+            try {
+                original.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (binary.toString().equals(Procs.exe(pid))) {
+            try {
+                Procs.signal(pid, "KILL");
+            } catch (IOException | InterruptedException | AssertionError e) {
+                // gone meanwhile
+            }
+        }
+        for (Amber.Running t : tools)
+            t.close();
+    }
+}
