@@ -1,0 +1,53 @@
+package dev.amber.kind.signal;
+
+import com.google.protobuf.ByteString;
+import dev.amber.image.proto.SigAction;
+import dev.amber.image.proto.Signals;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.ProcessKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.sys.Arch;
+import java.io.IOException;
+
+/**
+ * Signals: the process's dispositions (one per signal 1..64 but SIGKILL and SIGSTOP) and its
+ * process-directed pending signals, plus the leader thread's own signal state
+ * ({@link ThreadSignals}: blocked mask, thread-directed pending signals, alternate stack).
+ *
+ * <p>Restore order inside the kind: dispositions first (setting SIG_IGN discards pending
+ * instances), then the pending signals, thread-directed before process-directed as the kernel
+ * dequeues them, then the alternate stack. The blocked mask is set by the restart pipeline, last.
+ */
+public final class SignalKind implements ProcessKind {
+    @Override
+    public String name() {
+        return "signal";
+    }
+
+    @Override
+    public void dump(DumpContext ctx) throws IOException {
+        Signals.Builder signals = Signals.newBuilder().addAllActions(SigActions.read(ctx.injector()));
+        for (byte[] info : ctx.leader().pendingSignals(true)) {
+            signals.addSharedPending(ByteString.copyFrom(info));
+        }
+        ctx.process().setSignals(signals);
+        ThreadSignals.dump(ctx.leader(), ctx.injector(), ctx.leaderThread());
+    }
+
+    @Override
+    public void restore(RestoreContext ctx) throws IOException {
+        Signals signals = ctx.process().getSignals();
+        for (SigAction action : signals.getActionsList()) {
+            if (SigActions.settable(action.getSigno())) {
+                SigActions.write(ctx.injector(), action);
+            }
+        }
+        ThreadSignals.restore(ctx.injector(), ctx.leaderThread());
+        if (signals.getSharedPendingCount() > 0) {
+            long tgid = ctx.injector().check("getpid", Arch.SYS_GETPID);
+            for (ByteString info : signals.getSharedPendingList()) {
+                Siginfo.queueShared(ctx.injector(), info.toByteArray(), tgid);
+            }
+        }
+    }
+}
