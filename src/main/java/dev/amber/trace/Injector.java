@@ -29,6 +29,7 @@ public final class Injector implements AutoCloseable {
     private long gadget;
     private long scratch;
     private Regs finalRegs;
+    private long finalMask;
     private IntConsumer newTasks = id -> {};
 
     public Injector(Tracee tracee, long gadget) throws ErrnoException {
@@ -111,14 +112,23 @@ public final class Injector implements AutoCloseable {
         }
     }
 
+    /** Uses {@code address} (at least {@link #SCRATCH_SIZE} bytes, mapped by the caller) as the scratch area. */
+    public void useScratch(long address) {
+        this.scratch = address;
+    }
+
     /** Forgets the scratch area without unmapping it (the caller has unmapped or replaced it). */
     public void forgetScratch() {
         scratch = 0;
     }
 
-    /** On close, set these registers instead of resuming as the task was (a restored task's own). */
-    public void finishWith(Regs regs) {
+    /**
+     * On close, set these registers and this signal mask instead of resuming the task as it was
+     * (a restored task gets its saved ones).
+     */
+    public void finishWith(Regs regs, long mask) {
         this.finalRegs = regs;
+        this.finalMask = mask;
     }
 
     /** Puts the task back: scratch unmapped, held signals queued again, registers and mask restored. */
@@ -139,7 +149,7 @@ public final class Injector implements AutoCloseable {
                 : deliverNow ? saved   // the kernel's own restart logic runs with the signal
                 : SyscallRestart.forResume(saved);
         tracee.setRegs(resume);
-        tracee.setSigmask(savedMask);
+        tracee.setSigmask(finalRegs != null ? finalMask : savedMask);
     }
 
     private void requeue(byte[] info) throws IOException {

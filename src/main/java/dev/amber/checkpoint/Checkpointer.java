@@ -1,0 +1,139 @@
+package dev.amber.checkpoint;
+
+import dev.amber.image.ImageException;
+import dev.amber.image.ImageReader;
+import dev.amber.image.ImageWriter;
+import dev.amber.image.PageSink;
+import dev.amber.image.proto.Inventory;
+import dev.amber.image.proto.Process;
+import dev.amber.image.proto.Thread;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.Kinds;
+import dev.amber.kind.ProcessKind;
+import dev.amber.kind.memory.MemoryKind;
+import dev.amber.kind.memory.PageDumper;
+import dev.amber.proc.ProcStat;
+import dev.amber.sys.Arch;
+import dev.amber.sys.Ptrace;
+import dev.amber.sys.Syscall;
+import dev.amber.trace.Gadget;
+import dev.amber.trace.Injector;
+import dev.amber.trace.Tracee;
+import dev.amber.trace.Tracer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Checkpoints one process: freeze (seize), inspect every kind (collecting all refusals), and
+ * only if nothing is refused write the pages and the metadata. The process is released as soon
+ * as its pages are copied, or with {@code kill} ended once the image is complete and verified.
+ * On any failure, refusal or cancellation it is put back exactly as it was and the partial image
+ * is removed.
+ */
+public final class Checkpointer {
+    /** Reports page-writing progress: bytes done, bytes in all. */
+    public interface Progress {
+        void update(long done, long total);
+    }
+
+    private final int pid;
+    private final Path dir;
+    private final boolean kill;
+    private final Cancellation cancellation;
+    private final Progress progress;
+    private final String toolVersion;
+
+    public Checkpointer(int pid, Path dir, boolean kill, Cancellation cancellation, Progress progress,
+            String toolVersion) {
+        this.pid = pid;
+        this.dir = dir;
+        this.kill = kill;
+        this.cancellation = cancellation;
+        this.progress = progress;
+        this.toolVersion = toolVersion;
+    }
+
+    public CheckpointResult run() throws IOException, ImageException, RefusedException {
+        long t0 = System.nanoTime();
+        Precheck.process(pid);
+        try (Tracer tracer = new Tracer()) {
+            try {
+                return tracer.call(() -> checkpoint(t0));
+            } catch (IOException | ImageException | RefusedException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    private CheckpointResult checkpoint(long t0) throws Exception {
+        Tracee tracee = Tracee.seize(pid, 0);
+        long frozenAt = System.nanoTime();
+        long thawedAt = 0;
+        boolean released = false;
+        ImageWriter writer = null;
+        Injector injector = null;
+        try {
+            injector = new Injector(tracee, Gadget.find(pid));
+            ProcStat stat = ProcStat.read(pid);
+            Process.Builder process = Process.newBuilder()
+                    .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm());
+            Thread.Builder leader = Thread.newBuilder().setTid(pid);
+            DumpContext ctx = new DumpContext(pid, tracee, injector, process, leader);
+            for (ProcessKind kind : Kinds.ALL) {
+                kind.dump(ctx);
+                cancellation.check();
+            }
+            if (!ctx.refusals().isEmpty()) {
+                throw new RefusedException(ctx.refusals());
+            }
+            process.addThreads(leader);
+
+            Files.createDirectories(dir.getParent() == null ? Path.of(".") : dir.getParent());
+            writer = ImageWriter.create(dir);
+            long total = MemoryKind.savedBytes(process.getMemory());
+            long pageBytes;
+            try (PageSink sink = writer.openPages(process.getMemory().getPagesFile())) {
+                pageBytes = PageDumper.dump(pid, process.getMemory(), sink, done -> {
+                    cancellation.check();
+                    progress.update(done, total);
+                });
+            }
+            if (!kill) {
+                injector.close();
+                injector = null;
+                tracee.detach(false);
+                released = true;
+                thawedAt = System.nanoTime();
+            }
+            writer.writeMessage("process-" + pid + ".pb", process.build());
+            long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
+            ImageReader.open(dir).close();   // verify every checksum before anything is killed
+            if (kill) {
+                Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);
+                Ptrace.waitFor(pid, 0);
+                released = true;
+                thawedAt = System.nanoTime();
+            }
+            return new CheckpointResult(pid, thawedAt - frozenAt, System.nanoTime() - t0, pageBytes, imageBytes);
+        } finally {
+            if (!released) {
+                if (injector != null) {
+                    try {
+                        injector.close();
+                    } catch (IOException e) {
+                        // The task's state could not be fully put back; detaching still lets it run.
+                        System.err.println("amber: warning: pid " + pid + ": " + e.getMessage());
+                    }
+                }
+                tracee.detachQuietly();
+            }
+            if (writer != null) {
+                writer.close();
+            }
+        }
+    }
+
+}

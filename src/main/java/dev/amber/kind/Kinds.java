@@ -1,0 +1,26 @@
+package dev.amber.kind;
+
+import dev.amber.kind.cpu.CpuKind;
+import dev.amber.kind.file.FileKind;
+import dev.amber.kind.fs.FsKind;
+import dev.amber.kind.memory.MemoryKind;
+import dev.amber.kind.memory.MmBoundsKind;
+import java.util.List;
+
+/**
+ * Every kind, in the order a restart applies them: memory first (later kinds need their
+ * memory), the mm bounds once the puppet's own executable is unmapped, files and directories
+ * before anything that drops privileges, credentials late, and the attributes that a
+ * credential change resets after them; interval timers last, so they do not run during the
+ * restore.
+ */
+public final class Kinds {
+    public static final List<ProcessKind> ALL = List.of(
+            new MemoryKind(),
+            new MmBoundsKind(),
+            new FileKind(),
+            new FsKind(),
+            new CpuKind());
+
+    private Kinds() {}
+}

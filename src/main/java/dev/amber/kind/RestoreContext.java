@@ -1,0 +1,52 @@
+package dev.amber.kind;
+
+import dev.amber.image.proto.Process;
+import dev.amber.image.proto.Thread;
+import dev.amber.trace.Injector;
+import dev.amber.trace.Tracee;
+
+/**
+ * What a kind's restore works with: the puppet (already at the saved PID, seized, every signal
+ * held off) and an injector open on it, and the saved records to rebuild. The puppet's final
+ * registers and signal mask are set by the restart pipeline after every kind has run.
+ */
+public final class RestoreContext {
+    private final Tracee puppet;
+    private final Injector injector;
+    private final Process process;
+    private final Thread leaderThread;
+    private final PageSource pages;
+
+    public RestoreContext(Tracee puppet, Injector injector, Process process, Thread leaderThread, PageSource pages) {
+        this.puppet = puppet;
+        this.injector = injector;
+        this.process = process;
+        this.leaderThread = leaderThread;
+        this.pages = pages;
+    }
+
+    public int pid() {
+        return puppet.tid();
+    }
+
+    public Tracee puppet() {
+        return puppet;
+    }
+
+    public Injector injector() {
+        return injector;
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    public Thread leaderThread() {
+        return leaderThread;
+    }
+
+    /** The image's page contents for this process. */
+    public PageSource pages() {
+        return pages;
+    }
+}

@@ -1,0 +1,106 @@
+package dev.amber.kind.file;
+
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.FileIdentity;
+import dev.amber.image.proto.RegularFile;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.ProcessKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.proc.FdInfo;
+import dev.amber.proc.Fds;
+import dev.amber.sys.Arch;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The descriptor table: regular files, directories and the harmless character devices, each
+ * reopened by path with its flags and offset and put at its number. fdinfo's {@code flags}
+ * carries the open flags plus O_CLOEXEC when the descriptor has FD_CLOEXEC.
+ */
+public final class FileKind implements ProcessKind {
+    static final int O_ACCMODE = 03, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
+            O_CLOEXEC = 02000000, O_PATH = 010000000, O_TMPFILE = 020000000 | 0200000;
+    private static final int AT_FDCWD = -100, F_SETFD = 2, FD_CLOEXEC = 1, SEEK_SET = 0;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
+
+    /** Character devices that hold no state of the process's: reopening them is the same file. */
+    private static final Set<String> STATELESS_DEVICES =
+            Set.of("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom");
+
+    @Override
+    public String name() {
+        return "file";
+    }
+
+    @Override
+    public void dump(DumpContext ctx) throws IOException {
+        int pid = ctx.pid();
+        for (int fd : Fds.list(pid)) {
+            String target = Fds.readLink(pid, fd);
+            FdInfo info = FdInfo.read(pid, fd);
+            String refusal = FileClass.refusal(target);
+            if (refusal != null) {
+                ctx.refuse("fd " + fd, refusal, FileClass.reason(target));
+                continue;
+            }
+            Path link = Path.of("/proc/" + pid + "/fd/" + fd);
+            Map<String, Object> a = Files.readAttributes(link, "unix:mode,size,lastModifiedTime,ino,dev,rdev");
+            int mode = (Integer) a.get("mode");
+            int type = mode & S_IFMT;
+            if (type == S_IFCHR && !STATELESS_DEVICES.contains(target)) {
+                ctx.refuse("fd " + fd, "character device " + target, "not supported yet");
+                continue;
+            }
+            if (type != S_IFREG && type != S_IFDIR && type != S_IFCHR) {
+                ctx.refuse("fd " + fd, "file " + target + " of type 0" + Integer.toOctalString(type >> 12),
+                        "not supported yet");
+                continue;
+            }
+            RegularFile.Builder file = RegularFile.newBuilder()
+                    .setPath(target)
+                    .setFlags(info.flags())
+                    .setPosition(info.pos())
+                    .setMode(mode)
+                    .setRdev(((Long) a.get("rdev")).intValue());
+            if (type == S_IFREG) {
+                file.setIdentity(FileIdentity.newBuilder()
+                        .setSize((Long) a.get("size"))
+                        .setMtimeNanos(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS))
+                        .setInode((Long) a.get("ino"))
+                        .setDev((Long) a.get("dev")));
+            }
+            ctx.process().addDescriptors(Descriptor.newBuilder()
+                    .setFd(fd)
+                    .setCloexec((info.flags() & O_CLOEXEC) != 0)
+                    .setRegular(file));
+        }
+    }
+
+    @Override
+    public void restore(RestoreContext ctx) throws IOException {
+        Injector inj = ctx.injector();
+        for (Descriptor d : ctx.process().getDescriptorsList()) {
+            RegularFile f = d.getRegular();
+            int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE) | O_NOCTTY;
+            String what = "fd " + d.getFd() + " " + f.getPath();
+            long path = inj.putString(0, f.getPath());
+            long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, path, flags, 0);
+            if (fd != d.getFd()) {
+                inj.check("dup3 " + what, Arch.SYS_DUP3, fd, d.getFd(), 0);
+                inj.check("close", Arch.SYS_CLOSE, fd);
+            }
+            if (d.getCloexec()) {
+                inj.check("fcntl(F_SETFD) " + what, Arch.SYS_FCNTL, d.getFd(), F_SETFD, FD_CLOEXEC);
+            }
+            if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
+                inj.check("lseek " + what, Arch.SYS_LSEEK, d.getFd(), f.getPosition(), SEEK_SET);
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.amber.kind.memory;
+
+import dev.amber.image.proto.Memory;
+import dev.amber.image.proto.Vma;
+import dev.amber.image.proto.VmaKind;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.ProcessKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.proc.Maps;
+import dev.amber.proc.MapsEntry;
+import dev.amber.proc.PagemapReader;
+import dev.amber.proc.Pagemap;
+import dev.amber.proc.Smaps;
+import dev.amber.proc.SmapsEntry;
+import dev.amber.sys.ProcessMemory;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A process's address space: every mapping with its protection, flags and name, the pages
+ * that hold data, the vDSO, and the mm bounds ({@link MmBoundsKind}). Pages are written in a
+ * second step ({@link PageDumper}) once the checkpoint knows nothing is refused.
+ */
+public final class MemoryKind implements ProcessKind {
+    public static final String NAME = "memory";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    public static String pagesFile(int pid) {
+        return "pages-" + pid + ".img";
+    }
+
+    @Override
+    public void dump(DumpContext ctx) throws IOException {
+        int pid = ctx.pid();
+        List<MapsEntry> maps = Maps.read(pid);
+        Map<Long, SmapsEntry> smaps = new HashMap<>();
+        for (SmapsEntry s : Smaps.read(pid)) {
+            smaps.put(s.start(), s);
+        }
+        Memory.Builder memory = ctx.process().getMemoryBuilder().setPagesFile(pagesFile(pid));
+        long offset = 0;
+        try (PagemapReader pagemap = Pagemap.open(pid)) {
+            for (MapsEntry m : maps) {
+                var vma = VmaClassifier.classify(ctx, m, smaps.get(m.start()));
+                if (vma.isEmpty()) {
+                    continue;
+                }
+                offset = PageScanner.scan(pagemap, vma.get(), offset);
+                if (m.path().equals("[vdso]")) {
+                    memory.setVdsoText(com.google.protobuf.ByteString.copyFrom(
+                            ProcessMemory.read(pid, m.start(), (int) m.length())));
+                }
+                memory.addVmas(vma.get());
+            }
+        }
+    }
+
+    /** Bytes of page data the image holds for {@code memory}. */
+    public static long savedBytes(Memory memory) {
+        long total = 0;
+        for (Vma v : memory.getVmasList()) {
+            for (var run : v.getPagesList()) {
+                total += run.getCount() * dev.amber.sys.Arch.PAGE_SIZE;
+            }
+        }
+        return total;
+    }
+
+    @Override
+    public void restore(RestoreContext ctx) throws IOException {
+        new AddressSpaceRestorer(ctx).restore();
+    }
+
+    static boolean isVdso(Vma v) {
+        return v.getKind() == VmaKind.VDSO;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.amber.kind.memory;
+
+import dev.amber.image.proto.PageRun;
+import dev.amber.image.proto.Vma;
+import dev.amber.image.proto.VmaKind;
+import dev.amber.proc.Pagemap;
+import dev.amber.proc.PagemapReader;
+import dev.amber.sys.Arch;
+import java.io.IOException;
+
+/**
+ * Decides which pages of a mapping hold data the image must keep, from {@code /proc/PID/pagemap}.
+ * Pages never touched are not saved (they come back as zero, or from the file). For a private
+ * file mapping, only pages that were copied on write (present and no longer the file's page)
+ * differ from the file.
+ */
+final class PageScanner {
+    private static final int BATCH = 1 << 16;
+
+    private PageScanner() {}
+
+    /** Adds the runs of pages to save to {@code vma}; their file offsets start at {@code offset}. Returns the new end offset. */
+    static long scan(PagemapReader pagemap, Vma.Builder vma, long offset) throws IOException {
+        VmaKind kind = vma.getKind();
+        if (kind != VmaKind.ANON_PRIVATE && kind != VmaKind.ANON_SHARED && kind != VmaKind.FILE_PRIVATE) {
+            return offset;
+        }
+        boolean fileBacked = kind == VmaKind.FILE_PRIVATE;
+        long runStart = -1;
+        long runPages = 0;
+        for (long addr = vma.getStart(); addr < vma.getEnd(); addr += (long) BATCH * Arch.PAGE_SIZE) {
+            int pages = (int) Math.min(BATCH, (vma.getEnd() - addr) / Arch.PAGE_SIZE);
+            long[] entries = pagemap.read(addr, pages);
+            for (int i = 0; i < pages; i++) {
+                long e = entries[i];
+                boolean save = Pagemap.swapped(e)
+                        || Pagemap.present(e) && !(fileBacked && Pagemap.fileOrSharedAnon(e));
+                long page = addr + (long) i * Arch.PAGE_SIZE;
+                if (save && runStart >= 0 && runStart + runPages * Arch.PAGE_SIZE == page) {
+                    runPages++;
+                } else if (save) {
+                    offset = close(vma, runStart, runPages, offset);
+                    runStart = page;
+                    runPages = 1;
+                }
+            }
+        }
+        return close(vma, runStart, runPages, offset);
+    }
+
+    private static long close(Vma.Builder vma, long start, long pages, long offset) {
+        if (start < 0 || pages == 0) {
+            return offset;
+        }
+        vma.addPages(PageRun.newBuilder().setAddress(start).setCount(pages).setFileOffset(offset));
+        return offset + pages * Arch.PAGE_SIZE;
+    }
+}

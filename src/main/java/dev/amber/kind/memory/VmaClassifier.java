@@ -1,0 +1,107 @@
+package dev.amber.kind.memory;
+
+import dev.amber.image.proto.FileIdentity;
+import dev.amber.image.proto.Vma;
+import dev.amber.image.proto.VmaKind;
+import dev.amber.kind.DumpContext;
+import dev.amber.proc.MapsEntry;
+import dev.amber.proc.SmapsEntry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Sorts each mapping of {@code /proc/PID/maps} into a {@link VmaKind}, or refuses it with the
+ * reason. Shared anonymous memory shows as {@code /dev/zero (deleted)} (shmem inode); SysV
+ * segments as {@code /SYSV…}; memfd as {@code /memfd:…}.
+ */
+final class VmaClassifier {
+    /** smaps VmFlags a restore puts back with madvise(2), and the advice for each. */
+    static final Map<String, Integer> ADVISED_FLAGS = Map.of(
+            "dc", 10,   // MADV_DONTFORK
+            "dd", 16,   // MADV_DONTDUMP
+            "wf", 18,   // MADV_WIPEONFORK
+            "hg", 14,   // MADV_HUGEPAGE
+            "nh", 15);  // MADV_NOHUGEPAGE
+    private static final Set<String> KEPT_FLAGS = Set.of("gd", "dc", "dd", "wf", "hg", "nh", "lo");
+
+    private VmaClassifier() {}
+
+    static Optional<Vma.Builder> classify(DumpContext ctx, MapsEntry m, SmapsEntry smaps) throws IOException {
+        Vma.Builder v = Vma.newBuilder()
+                .setStart(m.start()).setEnd(m.end())
+                .setProt((m.read() ? 1 : 0) | (m.write() ? 2 : 0) | (m.exec() ? 4 : 0))
+                .setShared(m.shared())
+                .setPath(m.path())
+                .setFileOffset(m.offset());
+        if (smaps != null) {
+            smaps.vmFlags().stream().filter(KEPT_FLAGS::contains).sorted().forEach(v::addVmFlags);
+        }
+        String where = String.format("address 0x%x-0x%x", m.start(), m.end());
+        String path = m.path();
+        if (path.equals("[vdso]") || path.equals("[vvar]") || path.equals("[vvar_vclock]")) {
+            return Optional.of(v.setKind(VmaKind.VDSO));
+        }
+        if (path.equals("[vsyscall]")) {
+            return Optional.of(v.setKind(VmaKind.VSYSCALL));
+        }
+        if (path.isEmpty() || path.equals("[heap]") || path.equals("[stack]") || path.startsWith("[anon:")) {
+            if (m.shared()) {
+                ctx.refuse(where, "shared anonymous memory", "unexpected shared mapping without a shmem file");
+                return Optional.empty();
+            }
+            return Optional.of(v.setKind(VmaKind.ANON_PRIVATE));
+        }
+        if (path.startsWith("/dev/zero") && m.deleted() || path.startsWith("/dev/zero (deleted)")) {
+            return Optional.of(v.setKind(m.shared() ? VmaKind.ANON_SHARED : VmaKind.ANON_PRIVATE));
+        }
+        if (path.startsWith("/SYSV")) {
+            ctx.refuse(where, "SysV shared memory " + path.split(" ")[0], "not supported yet");
+            return Optional.empty();
+        }
+        if (path.startsWith("/memfd:")) {
+            ctx.refuse(where, "memfd mapping " + m.pathWithoutDeleted(), "not supported yet");
+            return Optional.empty();
+        }
+        if (path.startsWith("[")) {
+            ctx.refuse(where, "special mapping " + path, "not supported");
+            return Optional.empty();
+        }
+        if (m.deleted()) {
+            ctx.refuse(where, "mapping of deleted file " + m.pathWithoutDeleted(), "not supported yet");
+            return Optional.empty();
+        }
+        Path file = Path.of(path);
+        FileIdentity id = identity(file).orElse(null);
+        if (id == null || id.getInode() != m.inode()) {
+            ctx.refuse(where, "mapping of " + path, "the file at that path is not the mapped one (renamed or replaced)");
+            return Optional.empty();
+        }
+        return Optional.of(v.setKind(m.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE).setFileIdentity(id));
+    }
+
+    /** Size, mtime, inode and device of a file, or empty if it cannot be read. */
+    static Optional<FileIdentity> identity(Path file) {
+        try {
+            Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime,ino,dev");
+            FileTime mtime = (FileTime) a.get("lastModifiedTime");
+            return Optional.of(FileIdentity.newBuilder()
+                    .setSize((Long) a.get("size"))
+                    .setMtimeNanos(mtime.to(java.util.concurrent.TimeUnit.NANOSECONDS))
+                    .setInode((Long) a.get("ino"))
+                    .setDev((Long) a.get("dev"))
+                    .build());
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.empty();
+        }
+    }
+
+    static List<String> describe(FileIdentity id) {
+        return List.of("size " + id.getSize(), "inode " + id.getInode());
+    }
+}

@@ -1,0 +1,74 @@
+package dev.amber.restart;
+
+import dev.amber.image.proto.FileIdentity;
+import dev.amber.image.proto.Process;
+import dev.amber.image.proto.Vma;
+import dev.amber.image.proto.VmaKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a restart checks outside the image before it creates anything: the PID is free, and
+ * every file the process maps or has open is there, the mapped ones unchanged (a changed
+ * library or executable would run different code than the saved registers point into).
+ */
+final class ImageChecks {
+    private ImageChecks() {}
+
+    static void check(Process p) throws IOException {
+        Path proc = Path.of("/proc/" + p.getPid());
+        if (Files.exists(proc)) {
+            String comm = readComm(proc);
+            throw new IOException("pid " + p.getPid() + " is in use by another process (" + comm
+                    + "): end it, then restart");
+        }
+        var bounds = p.getMemory().getBounds();
+        unchanged(bounds.getExePath(), bounds.hasExeIdentity() ? bounds.getExeIdentity() : null, "executable");
+        for (Vma v : p.getMemory().getVmasList()) {
+            if (v.getKind() == VmaKind.FILE_PRIVATE || v.getKind() == VmaKind.FILE_SHARED) {
+                unchanged(v.getPath(), v.getKind() == VmaKind.FILE_PRIVATE ? v.getFileIdentity() : null,
+                        String.format("file mapped at 0x%x", v.getStart()));
+            }
+        }
+        for (var d : p.getDescriptorsList()) {
+            if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()))) {
+                throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
+                        + " does not exist: restore the file, then restart");
+            }
+        }
+        for (String dir : new String[] {p.getFs().getCwd(), p.getFs().getRoot()}) {
+            if (!Files.isDirectory(Path.of(dir))) {
+                throw new IOException("pid " + p.getPid() + ": directory " + dir + " does not exist: create it, then restart");
+            }
+        }
+    }
+
+    private static void unchanged(String path, FileIdentity saved, String what) throws IOException {
+        Path file = Path.of(path);
+        if (!Files.exists(file)) {
+            throw new IOException(what + " " + path + " does not exist: restore the file, then restart");
+        }
+        if (saved == null) {
+            return;
+        }
+        Map<String, Object> a = Files.readAttributes(file, "unix:size,lastModifiedTime");
+        long size = (Long) a.get("size");
+        long mtime = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS);
+        if (size != saved.getSize() || mtime != saved.getMtimeNanos()) {
+            throw new IOException(what + " " + path + " changed since the checkpoint (size " + saved.getSize()
+                    + " -> " + size + ", mtime changed " + (mtime != saved.getMtimeNanos())
+                    + "): put the original file back, then restart");
+        }
+    }
+
+    private static String readComm(Path proc) {
+        try {
+            return Files.readString(proc.resolve("comm")).strip();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package dev.amber.restart;
+
+import dev.amber.image.proto.Memory;
+import dev.amber.image.proto.Vma;
+import dev.amber.kind.memory.AddressSpace;
+import dev.amber.proc.Maps;
+import dev.amber.proc.MapsEntry;
+import dev.amber.sys.Arch;
+import dev.amber.sys.Errno;
+import dev.amber.sys.Memfd;
+import dev.amber.sys.ProcessMemory;
+import dev.amber.sys.Ptrace;
+import dev.amber.sys.Spawn;
+import dev.amber.sys.Syscall;
+import dev.amber.trace.Injector;
+import dev.amber.trace.Tracee;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The stub process that becomes the restored one. A first puppet is spawned and seized; an
+ * injected clone3 with {@code set_tid} makes its child at exactly the saved PID (no
+ * ns_last_pid race), with CLONE_PARENT so that the child's parent is Amber itself (which can
+ * then wait for it), and the first puppet is killed. All puppets carry PTRACE_O_EXITKILL: if
+ * Amber dies, they die with it. {@link #prepare} then empties the child's address space but for a
+ * work area (the syscall gadget and the scratch space) and the vDSO.
+ */
+final class Puppet implements AutoCloseable {
+    private static final long CLONE_PARENT = 0x00008000L;
+    private static final int WORK_AREA = Arch.PAGE_SIZE + Injector.SCRATCH_SIZE;
+    private static final int PROT_RWX = 7, MAP_PRIVATE_ANON = 0x22, MAP_FIXED_NOREPLACE = 0x100000;
+
+    private final Tracee tracee;
+    private Injector injector;
+    private long workArea;
+    private boolean alive = true;
+
+    private Puppet(Tracee tracee) {
+        this.tracee = tracee;
+    }
+
+    /** Spawns the puppet at {@code pid}. Runs on the tracer thread. */
+    static Puppet create(int pid) throws IOException {
+        int memfd = Memfd.create("amber-puppet", PuppetElf.bytes());
+        int first;
+        try {
+            first = new Spawn("/proc/self/fd/3", List.of("amber-puppet"))
+                    .env(Map.of())
+                    .input(0, "/dev/null").output(1, "/dev/null", true).output(2, "/dev/null", true)
+                    .dup2(memfd, 3)
+                    .start();
+        } finally {
+            Memfd.close(memfd);
+        }
+        int[] child = {0};
+        try {
+            Tracee parent = Tracee.seize(first, Ptrace.O_TRACECLONE | Ptrace.O_EXITKILL);
+            Injector inj = new Injector(parent, PuppetElf.SYSCALL_AT);
+            inj.onNewTask(id -> child[0] = id);
+            ByteBuffer args = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
+            long setTid = inj.put(128, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(pid).array());
+            args.putLong(CLONE_PARENT).putLong(0).putLong(0).putLong(0).putLong(17).putLong(0).putLong(0)
+                    .putLong(0).putLong(setTid).putLong(1).putLong(0);
+            long r = inj.call(Arch.SYS_CLONE3, inj.put(0, args.array()), 88);
+            if (r == -Errno.EEXIST) {
+                throw new IOException("pid " + pid + " is in use: end the process that has it, then restart");
+            }
+            dev.amber.sys.ErrnoException.check(r, "clone3 with set_tid " + pid, "in puppet " + first);
+            if (r != pid || child[0] != pid) {
+                throw new IllegalStateException("clone3 made pid " + r + " (event " + child[0] + "), not " + pid);
+            }
+            return new Puppet(Tracee.adopt(pid));
+        } catch (IOException | RuntimeException e) {
+            if (child[0] > 0) {
+                kill(child[0]);
+            }
+            throw e;
+        } finally {
+            kill(first);
+        }
+    }
+
+    private static void kill(int pid) {
+        Syscall.raw(Arch.SYS_KILL, pid, 9, 0);
+        try {
+            Ptrace.waitFor(pid, 0);
+        } catch (IOException e) {
+            // Already reaped.
+        }
+    }
+
+    Tracee tracee() {
+        return tracee;
+    }
+
+    Injector injector() {
+        return injector;
+    }
+
+    /**
+     * Maps the work area where nothing of the puppet or the image lies, moves the gadget and
+     * scratch space there, and unmaps everything else of the puppet but the vDSO; closes every
+     * descriptor.
+     */
+    void prepare(Memory saved) throws IOException {
+        injector = new Injector(tracee, PuppetElf.SYSCALL_AT);
+        List<MapsEntry> current = Maps.read(tracee.tid());
+        AddressSpace space = new AddressSpace();
+        current.forEach(m -> space.add(m.start(), m.end()));
+        for (Vma v : saved.getVmasList()) {
+            space.add(v.getStart(), v.getEnd());
+        }
+        workArea = space.findFree(WORK_AREA);
+        injector.check("mmap work area", Arch.SYS_MMAP, workArea, WORK_AREA, PROT_RWX,
+                MAP_PRIVATE_ANON | MAP_FIXED_NOREPLACE, -1, 0);
+        ProcessMemory.write(tracee.tid(), workArea, Arch.SYSCALL_INSN);
+        injector.setGadget(workArea);
+        injector.useScratch(workArea + Arch.PAGE_SIZE);
+
+        AddressSpace keep = new AddressSpace().add(workArea, workArea + WORK_AREA);
+        current.stream().filter(m -> m.path().equals("[vdso]") || m.path().equals("[vvar]")
+                || m.path().equals("[vvar_vclock]")).forEach(m -> keep.add(m.start(), m.end()));
+        for (long[] gap : keep.gaps(0, Arch.TASK_SIZE)) {
+            injector.check("munmap puppet memory", Arch.SYS_MUNMAP, gap[0], gap[1] - gap[0]);
+        }
+        injector.check("close_range", Arch.SYS_CLOSE_RANGE, 0, 0xffffffffL, 0);
+    }
+
+    /** Unmaps the work area: the last injected call, after which only registers are set. */
+    void dropWorkArea() throws IOException {
+        injector.forgetScratch();
+        injector.check("munmap work area", Arch.SYS_MUNMAP, workArea, WORK_AREA);
+    }
+
+    /** Lets the restored process run, or leaves it stopped. */
+    void release(boolean stopped) throws IOException {
+        tracee.detach(stopped);
+        alive = false;
+    }
+
+    /** Kills the puppet unless it was released. */
+    @Override
+    public void close() {
+        if (alive) {
+            kill(tracee.tid());
+            alive = false;
+        }
+    }
+}
