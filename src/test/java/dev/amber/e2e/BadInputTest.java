@@ -66,6 +66,7 @@ class BadInputTest {
             Path image = tmp.resolve("image");
             Amber.Result c = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString());
             assertEquals(0, c.exit(), c.describe());
+            Target.assertImage(image, c);
             String started = Procs.statField(t.pid, 22);
             ProcSnapshot before = t.snapshot();
             Amber.Result r = t.run("restart", "-D", image.toString(), "--wait");
@@ -116,6 +117,12 @@ class BadInputTest {
                 raf.setLength(raf.length() / 2);
             }
             mustFail(t, copy, image.relativize(largest) + " truncated to half", problems);
+            Path extra = copy(image, tmp.resolve("extra"));
+            Files.writeString(extra.resolve("stray.pb"), "not listed");
+            mustFail(t, extra, "an unlisted file stray.pb added", problems);
+            Path noInventory = copy(image, tmp.resolve("no-inventory"));
+            Files.delete(noInventory.resolve("inventory.pb"));
+            mustFail(t, noInventory, "inventory.pb missing", problems);
             assertEquals(List.of(), problems, "damaged images");
 
             t.restart(image);

@@ -190,6 +190,7 @@ class CheckpointRestartTest {
             ProcSnapshot before = t.snapshot();
             Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
             assertEquals(0, r.exit(), r.describe());
+            Target.assertImage(tmp.resolve("image"), r);
             assertTrue(Procs.runsFree(t.pid), "pid " + t.pid + " not running free after checkpoint (state "
                     + Procs.state(t.pid) + ", TracerPid " + Procs.status(t.pid, "TracerPid") + ")");
             assertSame(before, t, true);

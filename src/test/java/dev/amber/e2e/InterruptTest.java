@@ -30,6 +30,8 @@ class InterruptTest {
             // The tool's JVM takes a while to start: interrupt once it holds the target, not before.
             Procs.await(() -> !c.isAlive() || !"0".equals(Procs.status(t.pid, "TracerPid")), Duration.ofSeconds(60),
                     "checkpoint to seize pid " + t.pid);
+            if (!c.isAlive())
+                throw new AssertionError("checkpoint ended before it seized pid " + t.pid + "\n" + c.result().describe());
             Thread.sleep(150);
             Assumptions.assumeTrue(c.isAlive(), "checkpoint finished before it could be interrupted");
             Procs.signal(c.pid(), "INT");

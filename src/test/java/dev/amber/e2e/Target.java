@@ -98,15 +98,22 @@ final class Target implements AutoCloseable {
     void checkpointKill(Path image) throws IOException, InterruptedException {
         Amber.Result r = run("checkpoint", Long.toString(pid), "-D", image.toString(), "--kill");
         assertEquals(0, r.exit(), r.describe() + logText());
+        assertImage(image, r);
         if (restart == null) {
             if (!original.waitFor(10, TimeUnit.SECONDS))
-                throw new AssertionError("pid " + pid + " still alive 10 s after checkpoint --kill");
+                throw new AssertionError("pid " + pid + " still alive 10 s after checkpoint --kill\n" + r.describe());
         } else {
             Amber.Result w = restart.await(Duration.ofSeconds(10));
             assertEquals(128 + 9, w.exit(), "restart --wait of a process killed by SIGKILL:\n" + w.describe());
             restart = null;
         }
         Procs.await(() -> !Procs.exists(pid), Duration.ofSeconds(10), "pid " + pid + " to disappear");
+    }
+
+    /** A finished image has its inventory (docs/image-format.md: written last). */
+    static void assertImage(Path image, Amber.Result r) {
+        if (!Files.isRegularFile(image.resolve("inventory.pb")))
+            throw new AssertionError("checkpoint exited 0 but " + image + " has no inventory.pb\n" + r.describe());
     }
 
     /** restart --wait in the background; returns once the pid runs free as our binary again. */
