@@ -1,10 +1,15 @@
 package dev.amber.kind;
 
+import dev.amber.kind.attr.AttributesKind;
 import dev.amber.kind.cpu.CpuKind;
+import dev.amber.kind.creds.CredentialsKind;
 import dev.amber.kind.file.FileKind;
 import dev.amber.kind.fs.FsKind;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.kind.memory.MmBoundsKind;
+import dev.amber.kind.signal.SignalKind;
+import dev.amber.kind.thread.ThreadKind;
+import dev.amber.kind.timer.ITimerKind;
 import java.util.List;
 
 /**
@@ -20,7 +25,12 @@ public final class Kinds {
             new MmBoundsKind(),
             new FileKind(),
             new FsKind(),
-            new CpuKind());
+            new SignalKind(),
+            new ThreadKind(),
+            new CpuKind(),
+            new CredentialsKind(),
+            new AttributesKind(),
+            new ITimerKind());
 
     private Kinds() {}
 }

@@ -62,7 +62,8 @@ final class Puppet implements AutoCloseable {
             inj.onNewTask(id -> child[0] = id);
             ByteBuffer args = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
             long setTid = inj.put(128, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(pid).array());
-            args.putLong(CLONE_PARENT).putLong(0).putLong(0).putLong(0).putLong(17).putLong(0).putLong(0)
+            // exit_signal must be 0 with CLONE_PARENT: the child takes the caller's (SIGCHLD).
+            args.putLong(CLONE_PARENT).putLong(0).putLong(0).putLong(0).putLong(0).putLong(0).putLong(0)
                     .putLong(0).putLong(setTid).putLong(1).putLong(0);
             long r = inj.call(Arch.SYS_CLONE3, inj.put(0, args.array()), 88);
             if (r == -Errno.EEXIST) {

@@ -30,6 +30,8 @@ public final class Spawn {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
     private static final MethodHandle faOpen$mh = Native.lookup("posix_spawn_file_actions_addopen",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), false);
+    private static final MethodHandle faCloseFrom$mh = Native.lookup("posix_spawn_file_actions_addclosefrom_np",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), false);
     private static final MethodHandle attrInit$mh = Native.lookup("posix_spawnattr_init", Native.INT_OF_ADDR, false);
     private static final MethodHandle attrDestroy$mh = Native.lookup("posix_spawnattr_destroy", Native.INT_OF_ADDR, false);
     private static final MethodHandle attrFlags$mh = Native.lookup("posix_spawnattr_setflags",
@@ -98,6 +100,15 @@ public final class Spawn {
             for (int[] d : dups) {
                 r |= (int) faDup2$mh.invokeExact(actions, d[0], d[1]);
             }
+            // Nothing else of the tool's leaks into the child (the JVM keeps descriptors without O_CLOEXEC).
+            int lowest = 3;
+            for (Object[] o : opens) {
+                lowest = Math.max(lowest, (int) o[0] + 1);
+            }
+            for (int[] d : dups) {
+                lowest = Math.max(lowest, d[1] + 1);
+            }
+            r |= (int) faCloseFrom$mh.invokeExact(actions, lowest);
             short flags = (short) (SETSIGMASK | SETSIGDEF | (ownProcessGroup ? SETPGROUP : 0));
             r |= (int) attrFlags$mh.invokeExact(attr, flags);
             r |= (int) attrMask$mh.invokeExact(attr, empty);

@@ -1,0 +1,74 @@
+package dev.amber.cli;
+
+import dev.amber.checkpoint.Cancellation;
+import dev.amber.checkpoint.CheckpointResult;
+import dev.amber.checkpoint.Checkpointer;
+import dev.amber.checkpoint.RefusedException;
+import dev.amber.image.ImageException;
+import dev.amber.kind.Refusal;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "checkpoint", description = "Save a running process to an image directory.")
+final class CheckpointCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "PID", description = "the process to save")
+    int pid;
+
+    @Option(names = {"-D", "--dir"}, required = true, paramLabel = "DIR", description = "image directory to create")
+    Path dir;
+
+    @Option(names = "--kill", description = "end the process once the image is complete and verified")
+    boolean kill;
+
+    @Override
+    public Integer call() {
+        String missing = Privileges.missing();
+        if (missing != null) {
+            System.err.println("amber: " + missing);
+            return Main.FAILED;
+        }
+        Cancellation cancellation = new Cancellation();
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            cancellation.request();
+            try {
+                done.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            Progress progress = new Progress("writing pages");
+            CheckpointResult r = new Checkpointer(pid, dir, kill, cancellation, progress, Version.TOOL).run();
+            progress.finish();
+            System.out.printf("checkpointed pid %d to %s: %s of memory, image %s in %s (%s); frozen %s%s%n",
+                    pid, dir, Units.bytes(r.pageBytes()), Units.bytes(r.imageBytes()), Units.millis(r.wallNanos()),
+                    Units.rate(r.imageBytes(), r.wallNanos()), Units.millis(r.frozenNanos()),
+                    kill ? "; pid " + pid + " killed after the image was verified" : "");
+            return 0;
+        } catch (RefusedException e) {
+            for (Refusal refusal : e.refusals()) {
+                System.err.println("amber: " + refusal);
+            }
+            System.err.println("amber: pid " + pid + " was not checkpointed and keeps running as it was");
+            return Main.REFUSED;
+        } catch (IOException | ImageException e) {
+            System.err.println("amber: checkpoint of pid " + pid + " failed: " + e.getMessage());
+            return Main.FAILED;
+        } finally {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // Shutting down already: the hook is running and has been let go.
+            }
+        }
+    }
+}

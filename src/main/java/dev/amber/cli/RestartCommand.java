@@ -1,0 +1,51 @@
+package dev.amber.cli;
+
+import dev.amber.image.ImageException;
+import dev.amber.image.ImageReader;
+import dev.amber.restart.RestartResult;
+import dev.amber.restart.Restarter;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "restart", description = "Bring a process back from an image directory, with the same PID.")
+final class RestartCommand implements Callable<Integer> {
+    @Option(names = {"-D", "--dir"}, required = true, paramLabel = "DIR", description = "image directory")
+    Path dir;
+
+    @Option(names = "--wait", description = "stay until the restored process ends, and exit with its status")
+    boolean waitForExit;
+
+    @Option(names = "--frozen", description = "leave the restored process stopped (resume it with kill -CONT)")
+    boolean frozen;
+
+    @Override
+    public Integer call() {
+        String missing = Privileges.missing();
+        if (missing != null) {
+            System.err.println("amber: " + missing);
+            return Main.FAILED;
+        }
+        RestartResult r;
+        try (ImageReader image = ImageReader.open(dir)) {
+            r = new Restarter(image, frozen).run();
+        } catch (IOException | ImageException e) {
+            System.err.println("amber: restart from " + dir + " failed: " + e.getMessage());
+            return Main.FAILED;
+        }
+        System.out.printf("restarted pid %d from %s in %s%s%n", r.pid(), dir, Units.millis(r.wallNanos()),
+                frozen ? "; it is stopped: resume it with kill -CONT " + r.pid() : "");
+        System.out.flush();
+        if (!waitForExit) {
+            return 0;
+        }
+        try {
+            return Restarter.waitFor(r.pid());
+        } catch (IOException e) {
+            System.err.println("amber: waiting for pid " + r.pid() + " failed: " + e.getMessage());
+            return Main.FAILED;
+        }
+    }
+}
