@@ -32,9 +32,19 @@ final class Procs {
 
     private static String stat(long pid) {
         try {
-            return Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return read(Path.of("/proc", Long.toString(pid), "stat"));
         } catch (IOException e) {
             return null;
+        }
+    }
+
+    /**
+     * A /proc file as text. Not Files.readString: it trusts the size that stat reports, and proc
+     * files report 0 or 4096 (pid_max came back as "3").
+     */
+    static String read(Path p) throws IOException {
+        try (var in = Files.newInputStream(p)) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
@@ -88,7 +98,7 @@ final class Procs {
 
     /** A pid that no process holds right now (counting down from pid_max). */
     static long unusedPid() throws IOException {
-        long max = Long.parseLong(Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim());
+        long max = Long.parseLong(read(Path.of("/proc/sys/kernel/pid_max")).trim());
         for (long pid = max - 1; pid > 300; pid--)
             if (!exists(pid))
                 return pid;
