@@ -76,7 +76,9 @@ public final class AttributesKind implements ProcessKind {
     }
 
     private static long prctl(Injector inj, String what, long... args) throws IOException {
-        return inj.check("prctl(" + what + ")", Arch.SYS_PRCTL, args);
+        // prctl checks that unused arguments are 0, and an injected call's unset argument registers
+        // hold whatever the task had in them.
+        return inj.check("prctl(" + what + ")", Arch.SYS_PRCTL, java.util.Arrays.copyOf(args, 5));
     }
 
     /** prctl options that store an int at the address in arg2. */

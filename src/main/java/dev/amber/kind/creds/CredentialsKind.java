@@ -26,7 +26,7 @@ public final class CredentialsKind implements ProcessKind {
     @Override
     public void dump(DumpContext ctx) throws IOException {
         ProcStatus s = ProcStatus.read(ctx.pid());
-        long securebits = ctx.injector().check("prctl(PR_GET_SECUREBITS)", Arch.SYS_PRCTL, Prctl.PR_GET_SECUREBITS);
+        long securebits = ctx.injector().check("prctl(PR_GET_SECUREBITS)", Arch.SYS_PRCTL, Prctl.PR_GET_SECUREBITS, 0, 0, 0, 0);
         ctx.process().setCredentials(Credentials.newBuilder()
                 .addAllUids(Arrays.stream(ids(s.uid())).boxed().toList())
                 .addAllGids(Arrays.stream(ids(s.gid())).boxed().toList())

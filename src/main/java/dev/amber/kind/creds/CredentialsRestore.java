@@ -170,7 +170,9 @@ final class CredentialsRestore {
     }
 
     private long prctl(String what, long... args) throws IOException {
-        return injector.check("prctl(" + what + ")", Arch.SYS_PRCTL, args);
+        // prctl checks that unused arguments are 0, and an injected call's unset argument registers
+        // hold whatever the task had in them.
+        return injector.check("prctl(" + what + ")", Arch.SYS_PRCTL, Arrays.copyOf(args, 5));
     }
 
     private static int[] ints(List<Integer> list) {

@@ -50,7 +50,7 @@ public final class ThreadKind implements ProcessKind {
         }
         Resources.RobustList robust = Resources.robustList(tracee.tid());
         thread.setRobustList(robust.head()).setRobustListLen(robust.length());
-        injector.check("prctl(PR_GET_TID_ADDRESS)", Arch.SYS_PRCTL, PR_GET_TID_ADDRESS, injector.scratch());
+        injector.check("prctl(PR_GET_TID_ADDRESS)", Arch.SYS_PRCTL, PR_GET_TID_ADDRESS, injector.scratch(), 0, 0, 0);
         thread.setClearChildTid(injector.getLong(0));
     }
 
