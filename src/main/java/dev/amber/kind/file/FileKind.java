@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class FileKind implements ProcessKind {
     static final int O_ACCMODE = 03, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
-            O_CLOEXEC = 02000000, O_PATH = 010000000, O_TMPFILE = 020000000 | 0200000;
+            O_CLOEXEC = 02000000, O_PATH = 010000000, O_TMPFILE_ONLY = 020000000;  // __O_TMPFILE, without O_DIRECTORY
     private static final int AT_FDCWD = -100, F_SETFD = 2, FD_CLOEXEC = 1, SEEK_SET = 0;
     private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
 
@@ -41,8 +41,15 @@ public final class FileKind implements ProcessKind {
     @Override
     public void dump(DumpContext ctx) throws IOException {
         int pid = ctx.pid();
+        java.util.List<int[]> seen = new java.util.ArrayList<>();   // {fd, inode}
         for (int fd : Fds.list(pid)) {
             String target = Fds.readLink(pid, fd);
+            int shared = sharedWith(pid, fd, seen);
+            if (shared >= 0) {
+                ctx.process().addDescriptors(Descriptor.newBuilder().setFd(fd).setShares(true).setSameAs(shared)
+                        .setCloexec((FdInfo.read(pid, fd).flags() & O_CLOEXEC) != 0));
+                continue;
+            }
             FdInfo info = FdInfo.read(pid, fd);
             String refusal = FileClass.refusal(target);
             if (refusal != null) {
@@ -75,6 +82,7 @@ public final class FileKind implements ProcessKind {
                         .setInode((Long) a.get("ino"))
                         .setDev((Long) a.get("dev")));
             }
+            seen.add(new int[] {fd, ((Long) a.get("ino")).intValue()});
             ctx.process().addDescriptors(Descriptor.newBuilder()
                     .setFd(fd)
                     .setCloexec((info.flags() & O_CLOEXEC) != 0)
@@ -82,12 +90,36 @@ public final class FileKind implements ProcessKind {
         }
     }
 
+    /**
+     * The lower descriptor whose open file description {@code fd} shares, or -1: kcmp(KCMP_FILE)
+     * answers 0 for the same struct file. Only descriptors on the same inode are asked.
+     */
+    private static int sharedWith(int pid, int fd, java.util.List<int[]> seen) throws IOException {
+        long ino;
+        try {
+            ino = (Long) Files.getAttribute(Path.of("/proc/" + pid + "/fd/" + fd), "unix:ino");
+        } catch (IOException e) {
+            return -1;
+        }
+        for (int[] s : seen) {
+            if (s[1] == (int) ino && dev.amber.sys.Syscall.raw(Arch.SYS_KCMP, pid, pid, 0, s[0], fd, 0) == 0) {
+                return s[0];
+            }
+        }
+        return -1;
+    }
+
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         Injector inj = ctx.injector();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
+            if (d.getShares()) {
+                inj.check("dup3 fd " + d.getSameAs() + " to fd " + d.getFd(), Arch.SYS_DUP3, d.getSameAs(), d.getFd(),
+                        d.getCloexec() ? O_CLOEXEC : 0);
+                continue;
+            }
             RegularFile f = d.getRegular();
-            int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE) | O_NOCTTY;
+            int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
             String what = "fd " + d.getFd() + " " + f.getPath();
             long path = inj.putString(0, f.getPath());
             long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, path, flags, 0);

@@ -7,6 +7,7 @@ import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Resources;
+import dev.amber.sys.Scheduling;
 import dev.amber.trace.Injector;
 import dev.amber.trace.Tracee;
 import java.io.IOException;
@@ -52,6 +53,13 @@ public final class ThreadKind implements ProcessKind {
         thread.setRobustList(robust.head()).setRobustListLen(robust.length());
         injector.check("prctl(PR_GET_TID_ADDRESS)", Arch.SYS_PRCTL, PR_GET_TID_ADDRESS, injector.scratch(), 0, 0, 0);
         thread.setClearChildTid(injector.getLong(0));
+        int tid = tracee.tid();
+        Scheduling.Policy policy = Scheduling.policy(tid);
+        thread.setScheduling(dev.amber.image.proto.Scheduling.newBuilder()
+                .setCpuAffinity(com.google.protobuf.ByteString.copyFrom(Scheduling.affinity(tid)))
+                .setNice(Scheduling.nice(tid))
+                .setPolicy(policy.policy())
+                .setPriority(policy.priority()));
     }
 
     /**
@@ -73,5 +81,12 @@ public final class ThreadKind implements ProcessKind {
                     Arch.SYS_SET_ROBUST_LIST, thread.getRobustList(), thread.getRobustListLen());
         }
         injector.check("set_tid_address", Arch.SYS_SET_TID_ADDRESS, thread.getClearChildTid());
+        if (thread.hasScheduling()) {
+            var s = thread.getScheduling();
+            // SCHED_RESET_ON_FORK (0x40000000) comes back with the policy that carries it.
+            Scheduling.setPolicy(tid, new Scheduling.Policy(s.getPolicy(), s.getPriority()));
+            Scheduling.setNice(tid, s.getNice());
+            Scheduling.setAffinity(tid, s.getCpuAffinity().toByteArray());
+        }
     }
 }

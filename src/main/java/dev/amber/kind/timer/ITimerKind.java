@@ -22,7 +22,9 @@ import java.util.List;
  * </pre>
  *
  * ITIMER_REAL keeps counting while the process is checkpointed; the restored one fires after the
- * remaining time saved, not the time since. POSIX timers (timer_create) are refused for now:
+ * remaining time saved, not the time since. The kernel adds one tick (4 ms at HZ 250) to a
+ * CPU-time timer it arms so it never fires early, and getitimer reports that tick: each
+ * checkpoint/restart of an armed ITIMER_VIRTUAL or ITIMER_PROF lengthens it by one tick. POSIX timers (timer_create) are refused for now:
  * {@link PosixTimers}.
  */
 public final class ITimerKind implements ProcessKind {
