@@ -26,6 +26,8 @@ import dev.amber.trace.Tracer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -98,6 +100,23 @@ class KindsTest {
                     + " that runs amber restart (ulimit -H -n " + (hard + 1) + ")", thrown.getMessage());
             assertEquals(hard, Resources.rlimit(b.pid(), nofile).hard());
         }
+    }
+
+    @Test
+    void restoringCredentialsAndAttributesAsTheyAreChangesNothing() throws Exception {
+        try (Tracer tracer = new Tracer(); KindsProgram a = KindsProgram.start("blank");
+                KindsProgram b = KindsProgram.start("blank")) {
+            List<ProcessKind> kinds = List.of(new CredentialsKind(), new AttributesKind());
+            var d = KindsHarness.dump(tracer, a.pid(), kinds);
+            String before = Files.readString(Path.of("/proc/" + b.pid() + "/status"));
+            KindsHarness.restore(tracer, b.pid(), d.process(), d.leader(), kinds, t -> {});
+            assertEquals(d.process().getCredentials(), KindsHarness.dump(tracer, b.pid(), kinds).process().getCredentials());
+            assertEquals(credentialLines(before), credentialLines(Files.readString(Path.of("/proc/" + b.pid() + "/status"))));
+        }
+    }
+
+    private static List<String> credentialLines(String status) {
+        return status.lines().filter(l -> l.matches("(Uid|Gid|Groups|Cap\\w+|NoNewPrivs):.*")).toList();
     }
 
     @Test
