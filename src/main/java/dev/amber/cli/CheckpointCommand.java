@@ -55,7 +55,7 @@ final class CheckpointCommand implements Callable<Integer> {
             return 0;
         } catch (RefusedException e) {
             for (Refusal refusal : e.refusals()) {
-                System.err.println("amber: " + refusal);
+                System.err.println(refusal);
             }
             System.err.println("amber: pid " + pid + " was not checkpointed and keeps running as it was");
             return Main.REFUSED;

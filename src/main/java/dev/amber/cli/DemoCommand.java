@@ -65,7 +65,7 @@ final class DemoCommand implements Callable<Integer> {
                     : "demo FAILED: the count did not continue as it should (see " + log + ")");
             return ok ? 0 : Main.FAILED;
         } catch (dev.amber.checkpoint.RefusedException e) {
-            e.refusals().forEach(refusal -> System.err.println("amber: " + refusal));
+            e.refusals().forEach(refusal -> System.err.println(refusal));
             System.err.println("amber: demo failed: the counter could not be checkpointed");
             return Main.FAILED;
         } catch (IOException | dev.amber.image.ImageException e) {

@@ -65,8 +65,9 @@ public final class Injector implements AutoCloseable {
     /** Runs one call; returns the kernel's result ({@code -errno} on failure). */
     public long call(long nr, long... args) throws IOException {
         Regs r = saved.with(Arch.RAX, nr).with(Arch.ORIG_RAX, -1).with(Arch.RIP, gadget);
-        for (int i = 0; i < args.length; i++) {
-            r = r.with(Arch.SYSCALL_ARGS[i], args[i]);
+        // Unused argument registers are zeroed: prctl and others reject stray non-zero ones.
+        for (int i = 0; i < Arch.SYSCALL_ARGS.length; i++) {
+            r = r.with(Arch.SYSCALL_ARGS[i], i < args.length ? args[i] : 0);
         }
         tracee.setRegs(r);
         tracee.stepToSyscallStop(newTasks);  // entry

@@ -36,7 +36,7 @@ record ProcSnapshot(List<String> maps, Map<String, String> status, Map<Integer, 
     static ProcSnapshot take(long pid) throws IOException {
         Path proc = Path.of("/proc", Long.toString(pid));
         List<String> maps = Files.readAllLines(proc.resolve("maps")).stream()
-                .map(l -> SHMEM_LINE.matcher(l).replaceFirst("$1<shmem-ino>$3"))
+                .map(l -> SHMEM_LINE.matcher(l).replaceFirst("$1<shmem-ino> $4"))
                 .toList();
         Map<String, String> status = new LinkedHashMap<>();
         for (String line : Files.readAllLines(proc.resolve("status"))) {

@@ -9,9 +9,9 @@ final class FileClass {
     private FileClass() {}
 
     /** The kind of a descriptor Amber cannot save yet, or null when it is a path it can reopen. */
-    static String refusal(String target) {
-        if (target.startsWith("socket:")) {
-            return "socket " + target;
+    static String refusal(int pid, String target) {
+        if (target.startsWith("socket:[")) {
+            return "socket (" + Sockets.describe(pid, Long.parseLong(target.substring(8, target.length() - 1))) + ")";
         }
         if (target.startsWith("pipe:")) {
             return "pipe " + target;

@@ -51,7 +51,7 @@ public final class FileKind implements ProcessKind {
                 continue;
             }
             FdInfo info = FdInfo.read(pid, fd);
-            String refusal = FileClass.refusal(target);
+            String refusal = FileClass.refusal(pid, target);
             if (refusal != null) {
                 ctx.refuse("fd " + fd, refusal, FileClass.reason(target));
                 continue;
