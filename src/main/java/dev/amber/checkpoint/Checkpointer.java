@@ -14,11 +14,13 @@ import dev.amber.kind.memory.MemoryKind;
 import dev.amber.kind.memory.PageDumper;
 import dev.amber.proc.ProcStat;
 import dev.amber.sys.Arch;
+import dev.amber.sys.Buffers;
 import dev.amber.sys.Ptrace;
 import dev.amber.sys.Syscall;
 import dev.amber.trace.Gadget;
 import dev.amber.trace.Injector;
 import dev.amber.trace.Tracee;
+import dev.amber.trace.Timing;
 import dev.amber.trace.Tracer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,8 +71,16 @@ public final class Checkpointer {
     }
 
     private CheckpointResult checkpoint(long t0) throws Exception {
+        try (Buffers.Mapping buffer = Buffers.populated(PageBudget.estimate(pid))) {
+            return checkpoint(t0, buffer);
+        }
+    }
+
+    private CheckpointResult checkpoint(long t0, Buffers.Mapping buffer) throws Exception {
+        Timing timing = new Timing("checkpoint");
         Tracee tracee = Tracee.seize(pid, 0);
         long frozenAt = System.nanoTime();
+        timing.mark("seize");
         long thawedAt = 0;
         boolean released = false;
         ImageWriter writer = null;
@@ -85,32 +95,46 @@ public final class Checkpointer {
             for (ProcessKind kind : Kinds.ALL) {
                 kind.dump(ctx);
                 cancellation.check();
+                timing.mark(kind.name());
             }
             if (!ctx.refusals().isEmpty()) {
                 throw new RefusedException(ctx.refusals());
             }
             process.addThreads(leader);
 
-            Files.createDirectories(dir.getParent() == null ? Path.of(".") : dir.getParent());
+            Files.createDirectories(dir.toAbsolutePath().getParent());
             writer = ImageWriter.create(dir);
-            long total = MemoryKind.savedBytes(process.getMemory());
-            long pageBytes;
+            PageDumper pages = new PageDumper(pid, process.getMemory(), buffer.segment());
+            long total = pages.totalBytes();
+            PageDumper.Progress report = done -> {
+                cancellation.check();
+                progress.update(done, total);
+            };
             try (PageSink sink = writer.openPages(process.getMemory().getPagesFile())) {
-                pageBytes = PageDumper.dump(pid, process.getMemory(), sink, done -> {
-                    cancellation.check();
-                    progress.update(done, total);
-                });
+                boolean all = pages.capture(report);
+                timing.mark("pages captured");
+                if (!all) {
+                    pages.writeCaptured(sink, report);
+                    pages.writeRest(sink, report);
+                }
+                if (!kill) {
+                    injector.close();
+                    injector = null;
+                    tracee.detach(false);
+                    released = true;
+                    thawedAt = System.nanoTime();
+                }
+                if (all) {
+                    pages.writeCaptured(sink, report);
+                }
             }
-            if (!kill) {
-                injector.close();
-                injector = null;
-                tracee.detach(false);
-                released = true;
-                thawedAt = System.nanoTime();
-            }
+            timing.mark("pages written");
+            long pageBytes = total;
             writer.writeMessage("process-" + pid + ".pb", process.build());
             long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
+            timing.mark("release and finish");
             ImageReader.open(dir).close();   // verify every checksum before anything is killed
+            timing.mark("verify");
             if (kill) {
                 Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);
                 Ptrace.waitFor(pid, 0);

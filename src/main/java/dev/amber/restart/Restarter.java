@@ -10,6 +10,7 @@ import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
 import dev.amber.sys.Ptrace;
 import dev.amber.trace.Regs;
+import dev.amber.trace.Timing;
 import dev.amber.trace.Tracer;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -40,6 +41,7 @@ public final class Restarter {
         }
         Process process = processes.get(0);
         ImageChecks.check(process);
+        new Timing("restart").mark("validated");
         try (Tracer tracer = new Tracer(); Arena arena = Arena.ofShared()) {
             tracer.call(() -> {
                 restore(process, arena);
@@ -55,12 +57,16 @@ public final class Restarter {
 
     private void restore(Process process, Arena arena) throws IOException {
         Thread leader = process.getThreads(0);
+        Timing timing = new Timing("restart");
         try (Puppet puppet = Puppet.create(process.getPid())) {
+            timing.mark("puppet");
             puppet.prepare(process.getMemory());
+            timing.mark("prepare");
             RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, leader,
                     pages(arena));
             for (ProcessKind kind : Kinds.ALL) {
                 kind.restore(ctx);
+                timing.mark(kind.name());
             }
             puppet.dropWorkArea();
             puppet.injector().finishWith(Regs.fromBytes(leader.getGpRegs().toByteArray()), leader.getBlocked());
@@ -72,17 +78,25 @@ public final class Restarter {
     /** Page files mapped once each, read-only, straight from the page cache. */
     private PageSource pages(Arena arena) {
         Map<String, MemorySegment> mapped = new HashMap<>();
-        return (file, offset, length) -> {
-            MemorySegment m = mapped.get(file);
-            if (m == null) {
-                try {
-                    m = image.map(file, arena);
-                } catch (ImageException e) {
-                    throw new IOException(e.getMessage(), e);
+        return new PageSource() {
+            @Override
+            public MemorySegment slice(String file, long offset, long length) throws IOException {
+                MemorySegment m = mapped.get(file);
+                if (m == null) {
+                    try {
+                        m = image.map(file, arena);
+                    } catch (ImageException e) {
+                        throw new IOException(e.getMessage(), e);
+                    }
+                    mapped.put(file, m);
                 }
-                mapped.put(file, m);
+                return m.asSlice(offset, length);
             }
-            return m.asSlice(offset, length);
+
+            @Override
+            public java.nio.file.Path path(String file) {
+                return image.directory().resolve(file).toAbsolutePath();
+            }
         };
     }
 

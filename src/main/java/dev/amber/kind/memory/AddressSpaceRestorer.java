@@ -27,12 +27,13 @@ final class AddressSpaceRestorer {
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x0100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
-    private static final int O_RDONLY = 0, O_RDWR = 2, AT_FDCWD = -100;
+    private static final int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 02000000, AT_FDCWD = -100, SYS_PREAD64 = 17, MADV_POPULATE_WRITE = 23;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0;
 
     private final RestoreContext ctx;
     private final Injector inj;
     private final Memory memory;
+    private long pagesFd = -1;
 
     AddressSpaceRestorer(RestoreContext ctx) {
         this.ctx = ctx;
@@ -42,11 +43,44 @@ final class AddressSpaceRestorer {
 
     void restore() throws IOException {
         moveVdso();
-        for (Vma v : memory.getVmasList()) {
-            switch (v.getKind()) {
-                case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED -> map(v);
-                default -> { }
+        long pagesPath = inj.putString(0, ctx.pages().path(memory.getPagesFile()).toString());
+        pagesFd = inj.call(Arch.SYS_OPENAT, AT_FDCWD, pagesPath, O_RDONLY | O_CLOEXEC, 0);
+        try {
+            for (Vma v : memory.getVmasList()) {
+                switch (v.getKind()) {
+                    case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED -> map(v);
+                    default -> { }
+                }
             }
+        } finally {
+            if (pagesFd >= 0) {
+                inj.call(Arch.SYS_CLOSE, pagesFd);
+            }
+        }
+    }
+
+    /**
+     * Fills a run of pages: the puppet reads them from the page file itself (one copy, from the
+     * page cache straight into its memory); if it cannot open the file, the tool writes them.
+     */
+    private void fill(PageRun run) throws IOException {
+        long bytes = run.getCount() * Arch.PAGE_SIZE;
+        if (pagesFd < 0) {
+            ProcessMemory.write(ctx.pid(), run.getAddress(),
+                    ctx.pages().slice(memory.getPagesFile(), run.getFileOffset(), bytes));
+            return;
+        }
+        // Fault the pages in with one call (MADV_POPULATE_WRITE) rather than one fault per page in pread.
+        inj.call(Arch.SYS_MADVISE, run.getAddress(), bytes, MADV_POPULATE_WRITE);
+        for (long done = 0; done < bytes; ) {
+            long n = Math.min(bytes - done, 1L << 30);
+            long r = inj.check(String.format("pread pages at 0x%x", run.getAddress() + done), SYS_PREAD64,
+                    pagesFd, run.getAddress() + done, n, run.getFileOffset() + done);
+            if (r == 0) {
+                throw new IOException("page file " + memory.getPagesFile() + " ends before offset "
+                        + (run.getFileOffset() + done) + ": the image is truncated");
+            }
+            done += r;
         }
     }
 
@@ -118,9 +152,7 @@ final class AddressSpaceRestorer {
             }
         }
         for (PageRun run : v.getPagesList()) {
-            long bytes = run.getCount() * Arch.PAGE_SIZE;
-            ProcessMemory.write(ctx.pid(), run.getAddress(),
-                    ctx.pages().slice(memory.getPagesFile(), run.getFileOffset(), bytes));
+            fill(run);
         }
         if (prot != v.getProt()) {
             inj.check("mprotect " + what, Arch.SYS_MPROTECT, v.getStart(), length, v.getProt());
