@@ -7,42 +7,42 @@ import java.nio.file.Path;
 
 /** Writes an image as a directory: one file per name, through a FileChannel in large writes. */
 final class DirectoryTarget implements ImageTarget {
-  private final ImageDirectory dir;
-  private long bytes;
+    private final ImageDirectory dir;
+    private long bytes;
 
-  DirectoryTarget(ImageDirectory dir) {
-    this.dir = dir;
-  }
+    DirectoryTarget(ImageDirectory dir) {
+        this.dir = dir;
+    }
 
-  @Override
-  public FileOutput create(String name) throws ImageException {
-    FileChannel channel = dir.createFile(name);
-    Path file = dir.path().resolve(name);
-    return new FileOutput(name) {
-      @Override
-      void writeRaw(ByteBuffer piece) throws ImageException {
-        bytes += piece.remaining();
-        ImageDirectory.writeFully(channel, piece, file);
-      }
+    @Override
+    public FileOutput create(String name) throws ImageException {
+        FileChannel channel = dir.createFile(name);
+        Path file = dir.path().resolve(name);
+        return new FileOutput(name) {
+            @Override
+            void writeRaw(ByteBuffer piece) throws ImageException {
+                bytes += piece.remaining();
+                ImageDirectory.writeFully(channel, piece, file);
+            }
 
-      @Override
-      void closeRaw() throws ImageException {
-        try {
-          channel.close();
-        } catch (IOException e) {
-          throw new ImageException("cannot close image file " + file + ": " + e.getMessage(), e);
-        }
-      }
-    };
-  }
+            @Override
+            void closeRaw() throws ImageException {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    throw new ImageException("cannot close image file " + file + ": " + e.getMessage(), e);
+                }
+            }
+        };
+    }
 
-  @Override
-  public long commit(byte[] inventory) throws ImageException {
-    return bytes + dir.commit(inventory);
-  }
+    @Override
+    public long commit(byte[] inventory) throws ImageException {
+        return bytes + dir.commit(inventory);
+    }
 
-  @Override
-  public void abort() {
-    dir.abort();
-  }
+    @Override
+    public void abort() {
+        dir.abort();
+    }
 }

@@ -19,137 +19,137 @@ import java.util.stream.Collectors;
 
 /** Renders an opened image for `amber show`: compact aligned text, or the full JSON mapping. */
 public final class ImageDescriber {
-  private ImageDescriber() {}
+    private ImageDescriber() {}
 
-  /** The inventory and every message of every process, field names as in image.proto. */
-  public static String json(ImageReader image) throws ImageException {
-    ImageDescription description = ImageDescription.newBuilder()
-        .setDirectory(image.directory().toString())
-        .setInventory(image.inventory())
-        .addAllProcesses(image.processes())
-        .build();
-    try {
-      return JsonFormat.printer().preservingProtoFieldNames().print(description) + "\n";
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("image messages hold no Any fields", e);
+    /** The inventory and every message of every process, field names as in image.proto. */
+    public static String json(ImageReader image) throws ImageException {
+        ImageDescription description = ImageDescription.newBuilder()
+                .setDirectory(image.directory().toString())
+                .setInventory(image.inventory())
+                .addAllProcesses(image.processes())
+                .build();
+        try {
+            return JsonFormat.printer().preservingProtoFieldNames().print(description) + "\n";
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("image messages hold no Any fields", e);
+        }
     }
-  }
 
-  public static String text(ImageReader image) throws ImageException {
-    StringBuilder out = new StringBuilder();
-    inventory(out, image);
-    for (Process process : image.processes()) {
-      out.append('\n');
-      process(out, image.inventory().getArch(), process);
+    public static String text(ImageReader image) throws ImageException {
+        StringBuilder out = new StringBuilder();
+        inventory(out, image);
+        for (Process process : image.processes()) {
+            out.append('\n');
+            process(out, image.inventory().getArch(), process);
+        }
+        return out.toString();
     }
-    return out.toString();
-  }
 
-  private static void inventory(StringBuilder out, ImageReader image) {
-    Inventory inv = image.inventory();
-    long bytes = image.files().stream().mapToLong(ImageFile::getSize).sum();
-    out.append("image ").append(image.directory()).append('\n');
-    new TextTable("format", inv.getFormatMajor() + "." + inv.getFormatMinor())
-        .row("arch", inv.getArch())
-        .row("kernel", inv.getKernelRelease())
-        .row("tool", inv.getToolVersion())
-        .row("root pid", inv.getRootPid())
-        .row("created", Instant.ofEpochMilli(inv.getCreatedUnixMillis()))
-        .row("files", inv.getFilesCount() + ", " + bytes + " bytes")
-        .render(out, "  ");
-  }
-
-  private static void process(StringBuilder out, String arch, Process p) {
-    out.append(String.format("process %d  ppid %d  pgid %d  sid %d  comm %s%n",
-        p.getPid(), p.getPpid(), p.getPgid(), p.getSid(), p.getComm()));
-    memory(out, p);
-    threads(out, arch, p.getThreadsList());
-    signals(out, p.getSignals().getActionsList());
-    credentials(out, p.getCredentials());
-    descriptors(out, p.getDescriptorsList());
-  }
-
-  private static void memory(StringBuilder out, Process p) {
-    long pages = 0;
-    TextTable table = new TextTable("ADDRESS", "PROT", "KIND", "PAGES", "PATH").right(3);
-    for (Vma vma : p.getMemory().getVmasList()) {
-      long saved = vma.getPagesList().stream().mapToLong(PageRun::getCount).sum();
-      pages += saved;
-      table.row(String.format("%012x-%012x", vma.getStart(), vma.getEnd()), prot(vma),
-          vma.getKind(), saved, vma.getPath());
+    private static void inventory(StringBuilder out, ImageReader image) {
+        Inventory inv = image.inventory();
+        long bytes = image.files().stream().mapToLong(ImageFile::getSize).sum();
+        out.append("image ").append(image.directory()).append('\n');
+        new TextTable("format", inv.getFormatMajor() + "." + inv.getFormatMinor())
+                .row("arch", inv.getArch())
+                .row("kernel", inv.getKernelRelease())
+                .row("tool", inv.getToolVersion())
+                .row("root pid", inv.getRootPid())
+                .row("created", Instant.ofEpochMilli(inv.getCreatedUnixMillis()))
+                .row("files", inv.getFilesCount() + ", " + bytes + " bytes")
+                .render(out, "  ");
     }
-    out.append(String.format("  memory: %d areas, %d pages saved in %s%n",
-        p.getMemory().getVmasCount(), pages, p.getMemory().getPagesFile()));
-    table.render(out, "    ");
-  }
 
-  static String prot(Vma vma) {
-    int prot = vma.getProt();
-    return ((prot & 1) != 0 ? "r" : "-") + ((prot & 2) != 0 ? "w" : "-")
-        + ((prot & 4) != 0 ? "x" : "-") + (vma.getShared() ? "s" : "p");
-  }
-
-  private static void threads(StringBuilder out, String arch, List<Thread> threads) {
-    out.append("  threads:\n");
-    TextTable table = new TextTable("TID", "COMM", "REGISTERS", "XSAVE", "INTERRUPTED").right(0, 3);
-    for (Thread t : threads) {
-      String interrupted = !t.hasInterrupted() ? "-"
-          : String.format("syscall %d result %d, %s", t.getInterrupted().getNr(),
-              t.getInterrupted().getResult(), t.getInterrupted().getResumedAs());
-      table.row(t.getTid(), t.getComm(), Registers.summary(arch, t.getGpRegs()),
-          t.getXsave().size(), interrupted);
+    private static void process(StringBuilder out, String arch, Process p) {
+        out.append(String.format("process %d  ppid %d  pgid %d  sid %d  comm %s%n",
+                p.getPid(), p.getPpid(), p.getPgid(), p.getSid(), p.getComm()));
+        memory(out, p);
+        threads(out, arch, p.getThreadsList());
+        signals(out, p.getSignals().getActionsList());
+        credentials(out, p.getCredentials());
+        descriptors(out, p.getDescriptorsList());
     }
-    table.render(out, "    ");
-  }
 
-  private static void signals(StringBuilder out, List<SigAction> actions) {
-    TextTable table = new TextTable("SIGNAL", "HANDLER", "FLAGS", "MASK");
-    int n = 0;
-    for (SigAction a : actions) {
-      if (a.getHandler() != 0 || a.getFlags() != 0 || a.getMask() != 0) {
-        String handler = a.getHandler() == 0 ? "SIG_DFL"
-            : a.getHandler() == 1 ? "SIG_IGN" : String.format("0x%x", a.getHandler());
-        table.row(Signals.name(a.getSigno()), handler, String.format("0x%x", a.getFlags()),
-            String.format("0x%x", a.getMask()));
-        n++;
-      }
+    private static void memory(StringBuilder out, Process p) {
+        long pages = 0;
+        TextTable table = new TextTable("ADDRESS", "PROT", "KIND", "PAGES", "PATH").right(3);
+        for (Vma vma : p.getMemory().getVmasList()) {
+            long saved = vma.getPagesList().stream().mapToLong(PageRun::getCount).sum();
+            pages += saved;
+            table.row(String.format("%012x-%012x", vma.getStart(), vma.getEnd()), prot(vma),
+                    vma.getKind(), saved, vma.getPath());
+        }
+        out.append(String.format("  memory: %d areas, %d pages saved in %s%n",
+                p.getMemory().getVmasCount(), pages, p.getMemory().getPagesFile()));
+        table.render(out, "    ");
     }
-    out.append("  signals: ").append(n == 0 ? "all default\n" : n + " not default\n");
-    if (n > 0) {
-      table.render(out, "    ");
-    }
-  }
 
-  private static void credentials(StringBuilder out, Credentials c) {
-    out.append(String.format(
-        "  credentials: uid %s  gid %s  groups %s%n"
-            + "    cap eff 0x%x prm 0x%x inh 0x%x bnd 0x%x amb 0x%x  securebits 0x%x%s%n",
-        join(c.getUidsList()), join(c.getGidsList()), join(c.getGroupsList()),
-        c.getCapEffective(), c.getCapPermitted(), c.getCapInheritable(), c.getCapBounding(),
-        c.getCapAmbient(), c.getSecurebits(), c.getNoNewPrivs() ? "  no_new_privs" : ""));
-  }
-
-  private static String join(List<Integer> ids) {
-    return ids.isEmpty() ? "-" : ids.stream().map(String::valueOf).collect(Collectors.joining("/"));
-  }
-
-  private static void descriptors(StringBuilder out, List<Descriptor> descriptors) {
-    out.append("  descriptors: ").append(descriptors.size()).append('\n');
-    TextTable table = new TextTable("FD", "KIND", "FLAGS", "OFFSET", "PATH").right(0, 3);
-    for (Descriptor d : descriptors) {
-      String cloexec = d.getCloexec() ? ",cloexec" : "";
-      if (d.hasRegular()) {
-        RegularFile f = d.getRegular();
-        table.row(d.getFd(), "file", OpenFlags.describe(f.getFlags()) + cloexec, f.getPosition(),
-            f.getPath());
-      } else {
-        // Kinds added to the oneof later show by name until they get a line of their own here.
-        table.row(d.getFd(), d.getKindCase().name().toLowerCase(), cloexec.isEmpty() ? "-"
-            : "cloexec", "-", "-");
-      }
+    static String prot(Vma vma) {
+        int prot = vma.getProt();
+        return ((prot & 1) != 0 ? "r" : "-") + ((prot & 2) != 0 ? "w" : "-")
+                + ((prot & 4) != 0 ? "x" : "-") + (vma.getShared() ? "s" : "p");
     }
-    if (!descriptors.isEmpty()) {
-      table.render(out, "    ");
+
+    private static void threads(StringBuilder out, String arch, List<Thread> threads) {
+        out.append("  threads:\n");
+        TextTable table = new TextTable("TID", "COMM", "REGISTERS", "XSAVE", "INTERRUPTED").right(0, 3);
+        for (Thread t : threads) {
+            String interrupted = !t.hasInterrupted() ? "-"
+                    : String.format("syscall %d result %d, %s", t.getInterrupted().getNr(),
+                            t.getInterrupted().getResult(), t.getInterrupted().getResumedAs());
+            table.row(t.getTid(), t.getComm(), Registers.summary(arch, t.getGpRegs()),
+                    t.getXsave().size(), interrupted);
+        }
+        table.render(out, "    ");
     }
-  }
+
+    private static void signals(StringBuilder out, List<SigAction> actions) {
+        TextTable table = new TextTable("SIGNAL", "HANDLER", "FLAGS", "MASK");
+        int n = 0;
+        for (SigAction a : actions) {
+            if (a.getHandler() != 0 || a.getFlags() != 0 || a.getMask() != 0) {
+                String handler = a.getHandler() == 0 ? "SIG_DFL"
+                        : a.getHandler() == 1 ? "SIG_IGN" : String.format("0x%x", a.getHandler());
+                table.row(Signals.name(a.getSigno()), handler, String.format("0x%x", a.getFlags()),
+                        String.format("0x%x", a.getMask()));
+                n++;
+            }
+        }
+        out.append("  signals: ").append(n == 0 ? "all default\n" : n + " not default\n");
+        if (n > 0) {
+            table.render(out, "    ");
+        }
+    }
+
+    private static void credentials(StringBuilder out, Credentials c) {
+        out.append(String.format(
+                "  credentials: uid %s  gid %s  groups %s%n"
+                        + "    cap eff 0x%x prm 0x%x inh 0x%x bnd 0x%x amb 0x%x  securebits 0x%x%s%n",
+                join(c.getUidsList()), join(c.getGidsList()), join(c.getGroupsList()),
+                c.getCapEffective(), c.getCapPermitted(), c.getCapInheritable(), c.getCapBounding(),
+                c.getCapAmbient(), c.getSecurebits(), c.getNoNewPrivs() ? "  no_new_privs" : ""));
+    }
+
+    private static String join(List<Integer> ids) {
+        return ids.isEmpty() ? "-" : ids.stream().map(String::valueOf).collect(Collectors.joining("/"));
+    }
+
+    private static void descriptors(StringBuilder out, List<Descriptor> descriptors) {
+        out.append("  descriptors: ").append(descriptors.size()).append('\n');
+        TextTable table = new TextTable("FD", "KIND", "FLAGS", "OFFSET", "PATH").right(0, 3);
+        for (Descriptor d : descriptors) {
+            String cloexec = d.getCloexec() ? ",cloexec" : "";
+            if (d.hasRegular()) {
+                RegularFile f = d.getRegular();
+                table.row(d.getFd(), "file", OpenFlags.describe(f.getFlags()) + cloexec, f.getPosition(),
+                        f.getPath());
+            } else {
+                // Kinds added to the oneof later show by name until they get a line of their own here.
+                table.row(d.getFd(), d.getKindCase().name().toLowerCase(), cloexec.isEmpty() ? "-"
+                        : "cloexec", "-", "-");
+            }
+        }
+        if (!descriptors.isEmpty()) {
+            table.render(out, "    ");
+        }
+    }
 }

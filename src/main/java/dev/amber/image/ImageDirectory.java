@@ -25,137 +25,137 @@ import java.util.Set;
  * created.
  */
 final class ImageDirectory {
-  private static final FileAttribute<Set<PosixFilePermission>> DIR_MODE =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
-  private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
-      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-  private static final Set<PosixFilePermission> PRIVATE = EnumSet.of(
-      PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
-      PosixFilePermission.OWNER_EXECUTE);
-  private static final String TEMP_INVENTORY = "." + ImageFormat.INVENTORY + ".tmp";
+    private static final FileAttribute<Set<PosixFilePermission>> DIR_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+    private static final FileAttribute<Set<PosixFilePermission>> FILE_MODE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
+    private static final Set<PosixFilePermission> PRIVATE = EnumSet.of(
+            PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE,
+            PosixFilePermission.OWNER_EXECUTE);
+    private static final String TEMP_INVENTORY = "." + ImageFormat.INVENTORY + ".tmp";
 
-  private final Path dir;
-  private final boolean createdDir;
-  private final List<Path> created = new ArrayList<>();
+    private final Path dir;
+    private final boolean createdDir;
+    private final List<Path> created = new ArrayList<>();
 
-  private ImageDirectory(Path dir, boolean createdDir) {
-    this.dir = dir;
-    this.createdDir = createdDir;
-  }
+    private ImageDirectory(Path dir, boolean createdDir) {
+        this.dir = dir;
+        this.createdDir = createdDir;
+    }
 
-  /** Creates {@code dir}, or takes an existing one that is empty and already 0700. */
-  static ImageDirectory create(Path dir) throws ImageException {
-    try {
-      Files.createDirectory(dir, DIR_MODE);
-      return new ImageDirectory(dir, true);
-    } catch (FileAlreadyExistsException e) {
-      return existing(dir);
-    } catch (NoSuchFileException e) {
-      throw new ImageException(
-          "cannot create image directory " + dir + ": its parent does not exist");
-    } catch (IOException e) {
-      throw new ImageException("cannot create image directory " + dir + ": " + e.getMessage(), e);
+    /** Creates {@code dir}, or takes an existing one that is empty and already 0700. */
+    static ImageDirectory create(Path dir) throws ImageException {
+        try {
+            Files.createDirectory(dir, DIR_MODE);
+            return new ImageDirectory(dir, true);
+        } catch (FileAlreadyExistsException e) {
+            return existing(dir);
+        } catch (NoSuchFileException e) {
+            throw new ImageException(
+                    "cannot create image directory " + dir + ": its parent does not exist");
+        } catch (IOException e) {
+            throw new ImageException("cannot create image directory " + dir + ": " + e.getMessage(), e);
+        }
     }
-  }
 
-  private static ImageDirectory existing(Path dir) throws ImageException {
-    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-      throw refused(dir, "it exists and is not a directory");
+    private static ImageDirectory existing(Path dir) throws ImageException {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw refused(dir, "it exists and is not a directory");
+        }
+        boolean empty;
+        Set<PosixFilePermission> mode;
+        try (var entries = Files.list(dir)) {
+            empty = entries.findAny().isEmpty();
+            mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw refused(dir, e.getMessage());
+        }
+        if (!empty) {
+            throw refused(dir, "directory is not empty: choose a new one");
+        }
+        if (!mode.equals(PRIVATE)) {
+            throw refused(dir, "mode " + PosixFilePermissions.toString(mode)
+                    + " != expected rwx------: an image holds secrets; let amber create the directory");
+        }
+        return new ImageDirectory(dir, false);
     }
-    boolean empty;
-    Set<PosixFilePermission> mode;
-    try (var entries = Files.list(dir)) {
-      empty = entries.findAny().isEmpty();
-      mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
-    } catch (IOException e) {
-      throw refused(dir, e.getMessage());
-    }
-    if (!empty) {
-      throw refused(dir, "directory is not empty: choose a new one");
-    }
-    if (!mode.equals(PRIVATE)) {
-      throw refused(dir, "mode " + PosixFilePermissions.toString(mode)
-          + " != expected rwx------: an image holds secrets; let amber create the directory");
-    }
-    return new ImageDirectory(dir, false);
-  }
 
-  private static ImageException refused(Path dir, String why) {
-    return new ImageException("cannot write an image to " + dir + ": " + why);
-  }
+    private static ImageException refused(Path dir, String why) {
+        return new ImageException("cannot write an image to " + dir + ": " + why);
+    }
 
-  Path path() {
-    return dir;
-  }
+    Path path() {
+        return dir;
+    }
 
-  /** A new file, 0600 from its creation; it must not exist yet. */
-  FileChannel createFile(String name) throws ImageException {
-    Path file = dir.resolve(name);
-    try {
-      FileChannel channel = FileChannel.open(file,
-          EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
-      created.add(file);
-      return channel;
-    } catch (IOException e) {
-      throw new ImageException("cannot create image file " + file + ": " + e.getMessage(), e);
+    /** A new file, 0600 from its creation; it must not exist yet. */
+    FileChannel createFile(String name) throws ImageException {
+        Path file = dir.resolve(name);
+        try {
+            FileChannel channel = FileChannel.open(file,
+                    EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), FILE_MODE);
+            created.add(file);
+            return channel;
+        } catch (IOException e) {
+            throw new ImageException("cannot create image file " + file + ": " + e.getMessage(), e);
+        }
     }
-  }
 
-  /** A file this object created earlier, reopened to add to its end. */
-  FileChannel appendTo(String name) throws ImageException {
-    Path file = dir.resolve(name);
-    try {
-      return FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new ImageException("cannot reopen image file " + file + ": " + e.getMessage(), e);
+    /** A file this object created earlier, reopened to add to its end. */
+    FileChannel appendTo(String name) throws ImageException {
+        Path file = dir.resolve(name);
+        try {
+            return FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new ImageException("cannot reopen image file " + file + ": " + e.getMessage(), e);
+        }
     }
-  }
 
-  static void writeFully(FileChannel channel, java.nio.ByteBuffer piece, Path file)
-      throws ImageException {
-    try {
-      while (piece.hasRemaining()) {
-        channel.write(piece);
-      }
-    } catch (IOException e) {
-      throw new ImageException("cannot write image file " + file + ": " + e.getMessage(), e);
+    static void writeFully(FileChannel channel, java.nio.ByteBuffer piece, Path file)
+            throws ImageException {
+        try {
+            while (piece.hasRemaining()) {
+                channel.write(piece);
+            }
+        } catch (IOException e) {
+            throw new ImageException("cannot write image file " + file + ": " + e.getMessage(), e);
+        }
     }
-  }
 
-  /** Writes the inventory under a temporary name, then renames it into place atomically. */
-  long commit(byte[] inventory) throws ImageException {
-    Path temp = dir.resolve(TEMP_INVENTORY);
-    try (FileChannel channel = createFile(TEMP_INVENTORY)) {
-      writeFully(channel, java.nio.ByteBuffer.wrap(inventory), temp);
-    } catch (IOException e) {
-      throw new ImageException("cannot write image file " + temp + ": " + e.getMessage(), e);
+    /** Writes the inventory under a temporary name, then renames it into place atomically. */
+    long commit(byte[] inventory) throws ImageException {
+        Path temp = dir.resolve(TEMP_INVENTORY);
+        try (FileChannel channel = createFile(TEMP_INVENTORY)) {
+            writeFully(channel, java.nio.ByteBuffer.wrap(inventory), temp);
+        } catch (IOException e) {
+            throw new ImageException("cannot write image file " + temp + ": " + e.getMessage(), e);
+        }
+        Path target = dir.resolve(ImageFormat.INVENTORY);
+        try {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            created.set(created.indexOf(temp), target);
+        } catch (IOException e) {
+            throw new ImageException("cannot rename " + temp + " to " + target + ": " + e.getMessage(), e);
+        }
+        return inventory.length;
     }
-    Path target = dir.resolve(ImageFormat.INVENTORY);
-    try {
-      Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-      created.set(created.indexOf(temp), target);
-    } catch (IOException e) {
-      throw new ImageException("cannot rename " + temp + " to " + target + ": " + e.getMessage(), e);
-    }
-    return inventory.length;
-  }
 
-  /** Removes every file this object created, inventory first, then the directory if it made it. */
-  void abort() {
-    for (int i = created.size() - 1; i >= 0; i--) {
-      deleteQuietly(created.get(i));
+    /** Removes every file this object created, inventory first, then the directory if it made it. */
+    void abort() {
+        for (int i = created.size() - 1; i >= 0; i--) {
+            deleteQuietly(created.get(i));
+        }
+        created.clear();
+        if (createdDir) {
+            deleteQuietly(dir);
+        }
     }
-    created.clear();
-    if (createdDir) {
-      deleteQuietly(dir);
-    }
-  }
 
-  private static void deleteQuietly(Path path) {
-    try {
-      Files.deleteIfExists(path);
-    } catch (IOException e) {
-      // Best effort: the inventory went first, so what is left is never taken for an image.
+    private static void deleteQuietly(Path path) {
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // Best effort: the inventory went first, so what is left is never taken for an image.
+        }
     }
-  }
 }

@@ -9,13 +9,13 @@ import java.io.Serial;
  * is.
  */
 public final class ImageException extends Exception {
-  @Serial private static final long serialVersionUID = 1L;
+    @Serial private static final long serialVersionUID = 1L;
 
-  public ImageException(String message) {
-    super(message);
-  }
+    public ImageException(String message) {
+        super(message);
+    }
 
-  public ImageException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public ImageException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

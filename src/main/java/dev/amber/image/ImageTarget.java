@@ -5,11 +5,11 @@ package dev.amber.image;
  * stream ({@link StreamTarget}). Files are created in writing order; the inventory comes last.
  */
 sealed interface ImageTarget permits DirectoryTarget, StreamTarget {
-  FileOutput create(String name) throws ImageException;
+    FileOutput create(String name) throws ImageException;
 
-  /** Writes the encoded inventory, after every file is closed; returns the total bytes written. */
-  long commit(byte[] inventory) throws ImageException;
+    /** Writes the encoded inventory, after every file is closed; returns the total bytes written. */
+    long commit(byte[] inventory) throws ImageException;
 
-  /** Undoes what can be undone; never throws. */
-  void abort();
+    /** Undoes what can be undone; never throws. */
+    void abort();
 }
