@@ -1,5 +1,6 @@
 package dev.amber.image;
 
+import dev.amber.sys.Arch;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -21,7 +22,7 @@ public final class ImageFormat {
     public static final long MAX_METADATA_BYTES = 64L << 20;
 
     /** Page files hold whole pages; every {@link PageSink#append} starts at a multiple of this. */
-    public static final int PAGE_SIZE = 4096;
+    public static final int PAGE_SIZE = Arch.PAGE_SIZE;
 
     /** Write and read granularity, and the largest data chunk of an image stream. */
     public static final int CHUNK_BYTES = 1 << 20;

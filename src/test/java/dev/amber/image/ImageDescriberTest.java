@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.util.JsonFormat;
 import dev.amber.image.proto.ImageDescription;
+import dev.amber.sys.Arch;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,7 @@ class ImageDescriberTest {
                 """.formatted(dir, arch);
         assertTrue(text.startsWith(expectedStart), text);
         String root = text.substring(text.indexOf("process 4242"), text.indexOf("process 4243"));
-        String regs = arch.equals("x86_64")
+        String regs = arch.equals(Arch.NAME)
                 ? "rip 0x401136 rsp 0x7ffc0000f000 rax 0xfffffffffffffe00 fs_base 0x7f0000001740"
                 : "216 bytes (" + arch + ")";
         assertEquals("""

@@ -60,8 +60,8 @@ final class CredentialsRestore {
             securebits = keep;
         }
         bounding();
-        ids("gid", CredentialsKind.ids(now.gid()), ints(want.getGidsList()), Arch.SYS_SETRESGID, SYS_SETFSGID);
-        ids("uid", CredentialsKind.ids(now.uid()), ints(want.getUidsList()), Arch.SYS_SETRESUID, SYS_SETFSUID);
+        ids("gid", CredentialsKind.ids(now.gid()), ints(want.getGidsList()), Arch.SYS_SETRESGID, Arch.SYS_SETFSGID);
+        ids("uid", CredentialsKind.ids(now.uid()), ints(want.getUidsList()), Arch.SYS_SETRESUID, Arch.SYS_SETFSUID);
         if (want.getCapAmbient() != now.capAmb() || want.getCapInheritable() != now.capInh()) {
             capset(want.getCapInheritable(), now.capPrm(), now.capEff());
             ambient();
