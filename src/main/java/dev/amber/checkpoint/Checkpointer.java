@@ -1,7 +1,6 @@
 package dev.amber.checkpoint;
 
 import dev.amber.image.ImageException;
-import dev.amber.image.ImageReader;
 import dev.amber.image.ImageWriter;
 import dev.amber.image.PageSink;
 import dev.amber.image.proto.Inventory;
@@ -23,8 +22,6 @@ import dev.amber.trace.Tracee;
 import dev.amber.trace.Timing;
 import dev.amber.trace.Tracer;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Checkpoints one process: freeze (seize), inspect every kind (collecting all refusals), and
@@ -40,16 +37,16 @@ public final class Checkpointer {
     }
 
     private final int pid;
-    private final Path dir;
+    private final Destination destination;
     private final boolean kill;
     private final Cancellation cancellation;
     private final Progress progress;
     private final String toolVersion;
 
-    public Checkpointer(int pid, Path dir, boolean kill, Cancellation cancellation, Progress progress,
+    public Checkpointer(int pid, Destination destination, boolean kill, Cancellation cancellation, Progress progress,
             String toolVersion) {
         this.pid = pid;
-        this.dir = dir;
+        this.destination = destination;
         this.kill = kill;
         this.cancellation = cancellation;
         this.progress = progress;
@@ -78,6 +75,8 @@ public final class Checkpointer {
 
     private CheckpointResult checkpoint(long t0, Buffers.Mapping buffer) throws Exception {
         Timing timing = new Timing("checkpoint");
+        ProcStat stat = ProcStat.read(pid);
+        boolean wasStopped = stat.state() == 'T';   // stopped by a signal: it stays stopped
         Tracee tracee = Tracee.seize(pid, 0);
         long frozenAt = System.nanoTime();
         timing.mark("seize");
@@ -87,8 +86,8 @@ public final class Checkpointer {
         Injector injector = null;
         try {
             injector = new Injector(tracee, Gadget.find(pid));
-            ProcStat stat = ProcStat.read(pid);
             Process.Builder process = Process.newBuilder()
+                    .setStopped(wasStopped)
                     .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm());
             Thread.Builder leader = Thread.newBuilder().setTid(pid);
             DumpContext ctx = new DumpContext(pid, tracee, injector, process, leader);
@@ -102,8 +101,7 @@ public final class Checkpointer {
             }
             process.addThreads(leader);
 
-            Files.createDirectories(dir.toAbsolutePath().getParent());
-            writer = ImageWriter.create(dir);
+            writer = destination.open();
             PageDumper pages = new PageDumper(pid, process.getMemory(), buffer.segment());
             long total = pages.totalBytes();
             PageDumper.Progress report = done -> {
@@ -120,7 +118,7 @@ public final class Checkpointer {
                 if (!kill) {
                     injector.close();
                     injector = null;
-                    tracee.detach(false);
+                    tracee.detach(process.getStopped());
                     released = true;
                     thawedAt = System.nanoTime();
                 }
@@ -133,7 +131,7 @@ public final class Checkpointer {
             writer.writeMessage("process-" + pid + ".pb", process.build());
             long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
             timing.mark("release and finish");
-            ImageReader.open(dir).close();   // verify every checksum before anything is killed
+            destination.verify();   // every checksum, before anything is killed
             timing.mark("verify");
             if (kill) {
                 Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);

@@ -3,6 +3,11 @@ package dev.amber.cli;
 import dev.amber.checkpoint.Cancellation;
 import dev.amber.checkpoint.CheckpointResult;
 import dev.amber.checkpoint.Checkpointer;
+import dev.amber.checkpoint.Destination;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
 import dev.amber.checkpoint.RefusedException;
 import dev.amber.image.ImageException;
 import dev.amber.kind.Refusal;
@@ -20,7 +25,8 @@ final class CheckpointCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PID", description = "the process to save")
     int pid;
 
-    @Option(names = {"-D", "--dir"}, required = true, paramLabel = "DIR", description = "image directory to create")
+    @Option(names = {"-D", "--dir"}, required = true, paramLabel = "DIR",
+            description = "image directory to create, or - to write the image as one stream to standard output")
     Path dir;
 
     @Option(names = "--kill", description = "end the process once the image is complete and verified")
@@ -46,10 +52,15 @@ final class CheckpointCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             Progress progress = new Progress("writing pages");
-            CheckpointResult r = new Checkpointer(pid, dir, kill, cancellation, progress, Version.TOOL).run();
+            boolean stream = dir.toString().equals("-");
+            OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 20);
+            Destination destination = stream ? new Destination.Stream(stdout) : new Destination.Directory(dir);
+            CheckpointResult r = new Checkpointer(pid, destination, kill, cancellation, progress, Version.TOOL).run();
+            stdout.flush();
             progress.finish();
-            System.out.printf("checkpointed pid %d to %s: %s of memory, image %s in %s (%s); frozen %s%s%n",
-                    pid, dir, Units.bytes(r.pageBytes()), Units.bytes(r.imageBytes()), Units.millis(r.wallNanos()),
+            // With the image on standard output, the report goes to standard error.
+            (stream ? System.err : System.out).printf("checkpointed pid %d to %s: %s of memory, image %s in %s (%s); frozen %s%s%n",
+                    pid, destination, Units.bytes(r.pageBytes()), Units.bytes(r.imageBytes()), Units.millis(r.wallNanos()),
                     Units.rate(r.imageBytes(), r.wallNanos()), Units.millis(r.frozenNanos()),
                     kill ? "; pid " + pid + " killed after the image was verified" : "");
             return 0;

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "restart", description = "Bring a process back from an image directory, with the same PID.")
 final class RestartCommand implements Callable<Integer> {
-    @Option(names = {"-D", "--dir"}, required = true, paramLabel = "DIR", description = "image directory")
+    @Option(names = {"-D", "--dir"}, required = true, paramLabel = "DIR",
+            description = "image directory, or - to read an image stream from standard input")
     Path dir;
 
     @Option(names = "--wait", description = "stay until the restored process ends, and exit with its status")
@@ -29,13 +30,23 @@ final class RestartCommand implements Callable<Integer> {
             return Main.FAILED;
         }
         RestartResult r;
-        try (ImageReader image = ImageReader.open(dir)) {
-            r = new Restarter(image, frozen).run();
+        boolean stream = dir.toString().equals("-");
+        Path spooled = null;
+        try {
+            if (stream) {
+                spooled = StreamSpool.unpack(System.in);
+            }
+            try (ImageReader image = ImageReader.open(stream ? spooled : dir)) {
+                r = new Restarter(image, frozen).run();
+            }
         } catch (IOException | ImageException e) {
-            System.err.println("amber: restart from " + dir + " failed: " + e.getMessage());
+            System.err.println("amber: restart from " + (stream ? "standard input" : dir) + " failed: "
+                    + e.getMessage());
             return Main.FAILED;
+        } finally {
+            StreamSpool.remove(spooled);
         }
-        System.out.printf("restarted pid %d from %s in %s%s%n", r.pid(), dir, Units.millis(r.wallNanos()),
+        System.out.printf("restarted pid %d from %s in %s%s%n", r.pid(), stream ? "standard input" : dir, Units.millis(r.wallNanos()),
                 frozen ? "; it is stopped: resume it with kill -CONT " + r.pid() : "");
         System.out.flush();
         if (!waitForExit) {

@@ -7,6 +7,7 @@ import dev.amber.kind.file.FileKind;
 import dev.amber.kind.fs.FsKind;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.kind.memory.MmBoundsKind;
+import dev.amber.kind.session.SessionKind;
 import dev.amber.kind.signal.SignalKind;
 import dev.amber.kind.thread.ThreadKind;
 import dev.amber.kind.timer.ITimerKind;
@@ -25,6 +26,7 @@ public final class Kinds {
             new MmBoundsKind(),
             new FileKind(),
             new FsKind(),
+            new SessionKind(),
             new SignalKind(),
             new ThreadKind(),
             new CpuKind(),

@@ -71,7 +71,7 @@ public final class Restarter {
             puppet.dropWorkArea();
             puppet.injector().finishWith(Regs.fromBytes(leader.getGpRegs().toByteArray()), leader.getBlocked());
             puppet.injector().close();
-            puppet.release(frozen);
+            puppet.release(frozen || process.getStopped());
         }
     }
 

@@ -74,6 +74,10 @@ final class Amber {
             return Files.readString(err);
         }
 
+        String stdoutSoFar() throws IOException {
+            return Files.readString(out);
+        }
+
         @Override
         public void close() {
             if (process.isAlive()) {
@@ -95,10 +99,19 @@ final class Amber {
 
     /** Starts the tool; its stdout and stderr go to fresh files under workDir. */
     static Running start(Path workDir, String... args) throws IOException {
+        return start(workDir, List.of(), args);
+    }
+
+    /**
+     * Starts the tool under a wrapper command ({@code setpriv ...}) that execs the JVM; the wrapper
+     * takes the tool's pid, so closing the run still kills exactly the tool.
+     */
+    static Running start(Path workDir, List<String> wrapper, String... args) throws IOException {
         Files.createDirectories(workDir);
         Path out = Files.createTempFile(workDir, "amber-", ".out");
         Path err = Files.createTempFile(workDir, "amber-", ".err");
-        List<String> cmd = new ArrayList<>(List.of(
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow",
