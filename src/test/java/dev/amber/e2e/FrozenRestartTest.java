@@ -3,6 +3,8 @@ package dev.amber.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
 class FrozenRestartTest {
     @TempDir
     Path tmp;
+
+    private static String stdout(Amber.Running r) {
+        try {
+            return r.stdoutSoFar();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     @Test
     void counter_restart_frozen() throws Exception {
@@ -41,9 +51,13 @@ class FrozenRestartTest {
             if (!restart.isAlive())
                 throw new AssertionError("restart --frozen --wait exited while pid " + t.pid + " was stopped\n"
                         + restart.result().describe() + t.logText());
-            assertTrue(restart.stdoutSoFar().contains("restarted pid " + t.pid + " from " + image + " in ")
-                    && restart.stdoutSoFar().contains("; it is stopped: resume it with kill -CONT " + t.pid + "\n"),
-                    "restart's line on stdout: " + restart.stdoutSoFar());
+            // The tool prints its line once the process is released, which may be just after we saw it stopped.
+            Procs.await(() -> stdout(restart).contains("; it is stopped: resume it with kill -CONT " + t.pid + "\n")
+                    || !restart.isAlive(), Duration.ofSeconds(10), "restart's line on stdout");
+            String line = "restarted pid " + t.pid + " from " + image + " in ";
+            assertTrue(stdout(restart).startsWith(line)
+                    && stdout(restart).endsWith("; it is stopped: resume it with kill -CONT " + t.pid + "\n"),
+                    "restart's line on stdout: '" + stdout(restart) + "'\n--- stderr\n" + restart.stderrSoFar());
 
             // Stopped, and stays so: no counting for a second (a count every 50 ms when running).
             Thread.sleep(1000);
