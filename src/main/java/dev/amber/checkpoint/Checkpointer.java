@@ -2,7 +2,6 @@ package dev.amber.checkpoint;
 
 import dev.amber.image.ImageException;
 import dev.amber.image.ImageWriter;
-import dev.amber.image.PageSink;
 import dev.amber.image.proto.Inventory;
 import dev.amber.image.proto.Process;
 import dev.amber.image.proto.Thread;
@@ -10,12 +9,11 @@ import dev.amber.kind.DumpContext;
 import dev.amber.kind.Kinds;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.memory.MemoryKind;
-import dev.amber.kind.memory.PageDumper;
 import dev.amber.proc.ProcStat;
 import dev.amber.sys.Arch;
-import dev.amber.sys.Buffers;
 import dev.amber.sys.Ptrace;
 import dev.amber.sys.Syscall;
+import dev.amber.trace.CpuPin;
 import dev.amber.trace.Gadget;
 import dev.amber.trace.Injector;
 import dev.amber.trace.Tracee;
@@ -68,26 +66,59 @@ public final class Checkpointer {
     }
 
     private CheckpointResult checkpoint(long t0) throws Exception {
-        try (Buffers.Mapping buffer = Buffers.populated(PageBudget.estimate(pid))) {
-            return checkpoint(t0, buffer);
+        Timing timing = new Timing("checkpoint");
+        String pagesFile = MemoryKind.pagesFile(pid);
+        try (ImageWriter writer = destination.open();
+                PageStore store = PageStore.prepare(pid, writer, pagesFile, PageBudget.estimate(pid))) {
+            timing.mark("prepare");
+            Frozen frozen = freezeAndCapture(store, timing);
+            try {
+                store.complete(done -> {
+                    cancellation.check();
+                    progress.update(done, store.totalBytes());
+                });
+                timing.mark("pages written");
+                writer.writeMessage("process-" + pid + ".pb", frozen.process);
+                long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
+                timing.mark("finish");
+                long thawedAt = frozen.thawedAt;
+                if (kill) {
+                    destination.verify();   // every checksum, before anything is killed
+                    timing.mark("verify");
+                    Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);
+                    Ptrace.waitFor(pid, 0);
+                    thawedAt = System.nanoTime();
+                }
+                return new CheckpointResult(pid, thawedAt - frozen.frozenAt, System.nanoTime() - t0,
+                        store.totalBytes(), imageBytes);
+            } catch (Exception | Error e) {
+                if (frozen.tracee != null) {
+                    release(frozen.tracee, frozen.injector, frozen.process.getStopped());
+                }
+                throw e;
+            }
         }
     }
 
-    private CheckpointResult checkpoint(long t0, Buffers.Mapping buffer) throws Exception {
-        Timing timing = new Timing("checkpoint");
+    /** The frozen part's outcome: the record, and with --kill the still-seized process. */
+    private record Frozen(Process process, long frozenAt, long thawedAt, Tracee tracee, Injector injector) {}
+
+    /**
+     * Seizes the process, inspects every kind, and copies its pages; releases it (unless it is to
+     * be killed) as soon as the copy is done. On refusal, failure or cancellation the process is
+     * put back as it was.
+     */
+    private Frozen freezeAndCapture(PageStore store, Timing timing) throws Exception {
         ProcStat stat = ProcStat.read(pid);
         boolean wasStopped = stat.state() == 'T';   // stopped by a signal: it stays stopped
+        CpuPin.follow(pid, stat.processor());
         Tracee tracee = Tracee.seize(pid, 0);
         long frozenAt = System.nanoTime();
         timing.mark("seize");
-        long thawedAt = 0;
-        boolean released = false;
-        ImageWriter writer = null;
         Injector injector = null;
         try {
             injector = new Injector(tracee, Gadget.find(pid));
-            Process.Builder process = Process.newBuilder()
-                    .setStopped(wasStopped)
+            Process.Builder process = Process.newBuilder().setStopped(wasStopped)
                     .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm());
             Thread.Builder leader = Thread.newBuilder().setTid(pid);
             DumpContext ctx = new DumpContext(pid, tracee, injector, process, leader);
@@ -100,62 +131,36 @@ public final class Checkpointer {
                 throw new RefusedException(ctx.refusals());
             }
             process.addThreads(leader);
-
-            writer = destination.open();
-            PageDumper pages = new PageDumper(pid, process.getMemory(), buffer.segment());
-            long total = pages.totalBytes();
-            PageDumper.Progress report = done -> {
+            store.capture(process.getMemory(), done -> {
                 cancellation.check();
-                progress.update(done, total);
-            };
-            try (PageSink sink = writer.openPages(process.getMemory().getPagesFile())) {
-                boolean all = pages.capture(report);
-                timing.mark("pages captured");
-                if (!all) {
-                    pages.writeCaptured(sink, report);
-                    pages.writeRest(sink, report);
-                }
-                if (!kill) {
-                    injector.close();
-                    injector = null;
-                    tracee.detach(process.getStopped());
-                    released = true;
-                    thawedAt = System.nanoTime();
-                }
-                if (all) {
-                    pages.writeCaptured(sink, report);
-                }
-            }
-            timing.mark("pages written");
-            long pageBytes = total;
-            writer.writeMessage("process-" + pid + ".pb", process.build());
-            long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
-            timing.mark("release and finish");
-            destination.verify();   // every checksum, before anything is killed
-            timing.mark("verify");
+                progress.update(done, store.totalBytes());
+            });
+            timing.mark("pages captured");
             if (kill) {
-                Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);
-                Ptrace.waitFor(pid, 0);
-                released = true;
-                thawedAt = System.nanoTime();
+                return new Frozen(process.build(), frozenAt, 0, tracee, injector);
             }
-            return new CheckpointResult(pid, thawedAt - frozenAt, System.nanoTime() - t0, pageBytes, imageBytes);
-        } finally {
-            if (!released) {
-                if (injector != null) {
-                    try {
-                        injector.close();
-                    } catch (IOException e) {
-                        // The task's state could not be fully put back; detaching still lets it run.
-                        System.err.println("amber: warning: pid " + pid + ": " + e.getMessage());
-                    }
-                }
-                tracee.detachQuietly();
-            }
-            if (writer != null) {
-                writer.close();
-            }
+            release(tracee, injector, wasStopped);
+            return new Frozen(process.build(), frozenAt, System.nanoTime(), null, null);
+        } catch (Exception | Error e) {
+            release(tracee, injector, wasStopped);
+            throw e;
         }
     }
 
+    /** Puts the process back as it was and lets it go (stopped again if it was stopped). */
+    private void release(Tracee tracee, Injector injector, boolean stopped) {
+        if (injector != null) {
+            try {
+                injector.close();
+            } catch (IOException e) {
+                // The task's state could not be fully put back; detaching still lets it run.
+                System.err.println("amber: warning: pid " + pid + ": " + e.getMessage());
+            }
+        }
+        try {
+            tracee.detach(stopped);
+        } catch (IOException e) {
+            tracee.detachQuietly();
+        }
+    }
 }

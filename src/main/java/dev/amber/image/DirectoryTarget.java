@@ -36,6 +36,12 @@ final class DirectoryTarget implements ImageTarget {
         };
     }
 
+    /** A page file to be filled through a mapping; see {@link MappedPages}. */
+    MappedPages createMapped(String name) throws ImageException {
+        FileChannel channel = dir.createMappableFile(name);
+        return new MappedPages(name, channel, dir.path().resolve(name), size -> bytes += size);
+    }
+
     @Override
     public long commit(byte[] inventory) throws ImageException {
         return bytes + dir.commit(inventory);

@@ -138,7 +138,10 @@ public final class ImageDescriber {
         TextTable table = new TextTable("FD", "KIND", "FLAGS", "OFFSET", "PATH").right(0, 3);
         for (Descriptor d : descriptors) {
             String cloexec = d.getCloexec() ? ",cloexec" : "";
-            if (d.hasRegular()) {
+            if (d.getShares()) {
+                table.row(d.getFd(), "shared", cloexec.isEmpty() ? "-" : "cloexec", "-",
+                        "same open file as fd " + d.getSameAs());
+            } else if (d.hasRegular()) {
                 RegularFile f = d.getRegular();
                 table.row(d.getFd(), "file", OpenFlags.describe(f.getFlags()) + cloexec, f.getPosition(),
                         f.getPath());

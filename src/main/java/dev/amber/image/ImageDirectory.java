@@ -101,6 +101,19 @@ final class ImageDirectory {
         }
     }
 
+    /** Like {@link #createFile}, but readable too, so that it can be mapped. */
+    FileChannel createMappableFile(String name) throws ImageException {
+        Path file = dir.resolve(name);
+        try {
+            FileChannel channel = FileChannel.open(file, EnumSet.of(StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE), FILE_MODE);
+            created.add(file);
+            return channel;
+        } catch (IOException e) {
+            throw new ImageException("cannot create image file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     /** A file this object created earlier, reopened to add to its end. */
     FileChannel appendTo(String name) throws ImageException {
         Path file = dir.resolve(name);

@@ -53,6 +53,24 @@ public final class ImageWriter implements AutoCloseable {
         return new PageSink(newFile(name));
     }
 
+    /**
+     * Starts page file {@code name} to be filled in place through a mapping of {@code size}
+     * bytes (no copy through the writer), or empty when the image goes to a stream.
+     */
+    public java.util.Optional<MappedPages> mapPages(String name, long size) throws ImageException {
+        if (!(target instanceof DirectoryTarget directory)) {
+            return java.util.Optional.empty();
+        }
+        ImageFormat.checkName(name);
+        if (done || files.containsKey(name)) {
+            throw new IllegalStateException("image file " + name + " cannot be started now");
+        }
+        MappedPages pages = directory.createMapped(name);
+        files.put(name, pages.output());
+        pages.resize(size);
+        return java.util.Optional.of(pages);
+    }
+
     private FileOutput newFile(String name) throws ImageException {
         ImageFormat.checkName(name);
         if (done) {

@@ -11,7 +11,7 @@ public final class Arch {
     public static final long TASK_SIZE = 0x7ffffffff000L;
 
     // System call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    public static final int SYS_READ = 0, SYS_WRITE = 1, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_LSEEK = 8,
+    public static final int SYS_READ = 0, SYS_WRITE = 1, SYS_PREAD64 = 17, SYS_OPEN = 2, SYS_CLOSE = 3, SYS_LSEEK = 8,
             SYS_MMAP = 9, SYS_MPROTECT = 10, SYS_MUNMAP = 11, SYS_BRK = 12, SYS_RT_SIGACTION = 13,
             SYS_RT_SIGPROCMASK = 14, SYS_IOCTL = 16, SYS_MREMAP = 25, SYS_MADVISE = 28, SYS_DUP2 = 33,
             SYS_PAUSE = 34, SYS_NANOSLEEP = 35, SYS_GETITIMER = 36, SYS_SETITIMER = 38, SYS_GETPID = 39,

@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
  * they are used: copying into them while a target is frozen then costs no page faults.
  */
 public final class Buffers {
-    private static final int PROT_RW = 3, MAP_PRIVATE_ANON = 0x22, MAP_POPULATE = 0x8000;
+    private static final int PROT_RW = 3, MAP_PRIVATE_ANON = 0x22, MAP_POPULATE = 0x8000, MADV_POPULATE_WRITE = 23;
 
     /** A populated anonymous mapping; close unmaps it. */
     public record Mapping(MemorySegment segment) implements AutoCloseable {
@@ -18,6 +18,28 @@ public final class Buffers {
     }
 
     private Buffers() {}
+
+    /**
+     * Allocates every page of a shared file mapping now (madvise MADV_POPULATE_WRITE), so that
+     * filling it later takes no page faults. Returns false where the kernel cannot (before 5.14).
+     */
+    public static boolean populate(MemorySegment mapping) {
+        // Both CPUs: allocating page-cache pages is most of the cost, and it parallelises.
+        long half = (mapping.byteSize() / 2) & -Arch.PAGE_SIZE;
+        boolean[] ok = {true};
+        Thread other = Thread.ofPlatform().start(() -> ok[0] = populate(mapping.address(), half));
+        boolean mine = populate(mapping.address() + half, mapping.byteSize() - half);
+        try {
+            other.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return mine && ok[0];
+    }
+
+    private static boolean populate(long address, long length) {
+        return length == 0 || Syscall.raw(Arch.SYS_MADVISE, address, length, MADV_POPULATE_WRITE) == 0;
+    }
 
     public static Mapping populated(long bytes) throws ErrnoException {
         long size = Math.max(Arch.PAGE_SIZE, (bytes + Arch.PAGE_SIZE - 1) & -Arch.PAGE_SIZE);

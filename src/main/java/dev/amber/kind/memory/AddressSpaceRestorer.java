@@ -27,7 +27,7 @@ final class AddressSpaceRestorer {
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x0100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
-    private static final int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 02000000, AT_FDCWD = -100, SYS_PREAD64 = 17, MADV_POPULATE_WRITE = 23;
+    private static final int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 02000000, AT_FDCWD = -100, MADV_POPULATE_WRITE = 23;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0;
 
     private final RestoreContext ctx;
@@ -74,7 +74,7 @@ final class AddressSpaceRestorer {
         inj.call(Arch.SYS_MADVISE, run.getAddress(), bytes, MADV_POPULATE_WRITE);
         for (long done = 0; done < bytes; ) {
             long n = Math.min(bytes - done, 1L << 30);
-            long r = inj.check(String.format("pread pages at 0x%x", run.getAddress() + done), SYS_PREAD64,
+            long r = inj.check(String.format("pread pages at 0x%x", run.getAddress() + done), Arch.SYS_PREAD64,
                     pagesFd, run.getAddress() + done, n, run.getFileOffset() + done);
             if (r == 0) {
                 throw new IOException("page file " + memory.getPagesFile() + " ends before offset "
