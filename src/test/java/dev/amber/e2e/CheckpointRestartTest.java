@@ -60,8 +60,22 @@ class CheckpointRestartTest {
 
     /** writing: the target keeps writing to its files, so fd offsets are not compared. */
     static void assertSame(ProcSnapshot before, Target t, boolean writing) throws IOException {
-        String diff = writing ? before.withoutPositions().diff(t.snapshot().withoutPositions())
-                : before.diff(t.snapshot());
+        // A restored task first re-enters the call it was in (sigsuspend sets its temporary mask
+        // only then): compare until equal, for a short while, and report the last difference.
+        String diff = "";
+        for (int attempt = 0; attempt < 40; attempt++) {
+            diff = writing ? before.withoutPositions().diff(t.snapshot().withoutPositions())
+                    : before.diff(t.snapshot());
+            if (diff.isEmpty()) {
+                break;
+            }
+            try {
+                Thread.sleep(25);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         assertEquals("", diff, "/proc of pid " + t.pid + " (" + t.name + ") differs after restart:\n" + diff);
     }
 
