@@ -111,19 +111,25 @@ final class Amber {
         Path out = Files.createTempFile(workDir, "amber-", ".out");
         Path err = Files.createTempFile(workDir, "amber-", ".err");
         List<String> cmd = new ArrayList<>(wrapper);
-        cmd.addAll(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow",
-                "-cp", classPath(),
-                "dev.amber.cli.Main"));
-        cmd.addAll(List.of(args));
+        cmd.addAll(command(args));
         Process p = new ProcessBuilder(cmd)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile())
                 .start();
         return new Running(List.of(args), p, out, err);
+    }
+
+    /** The command line that runs the tool with {@code args}. */
+    static List<String> command(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow",
+                "-cp", classPath(),
+                "dev.amber.cli.Main"));
+        cmd.addAll(List.of(args));
+        return cmd;
     }
 
     /** Surefire may hide the real class path behind a manifest-only jar; it publishes it here. */
