@@ -7,6 +7,7 @@ import dev.amber.image.PageSink;
 import dev.amber.image.proto.Memory;
 import dev.amber.kind.memory.PageDumper;
 import dev.amber.sys.Buffers;
+import dev.amber.sys.Errno;
 import java.io.IOException;
 
 /**
@@ -30,7 +31,11 @@ abstract sealed class PageStore implements AutoCloseable {
             throws IOException, ImageException {
         var mapped = writer.mapPages(name, estimate);
         if (mapped.isPresent()) {
-            Buffers.populate(mapped.get().segment());
+            int errno = Buffers.populate(mapped.get().segment());
+            if (errno != 0 && errno != Errno.EINVAL) {
+                throw new IOException("cannot allocate " + (estimate >> 20) + " MiB for the pages of pid " + pid
+                        + " in the image (" + Errno.describe(errno) + "): is its file system full?");
+            }
             return new Mapped(pid, name, mapped.get());
         }
         return new Buffered(pid, name, writer, Buffers.populated(estimate));

@@ -21,6 +21,9 @@ final class Precheck {
         if (status.kernelThread()) {
             throw new IOException("pid " + pid + " (" + status.name() + ") is a kernel thread");
         }
+        if (status.state() == 'Z' || status.state() == 'X') {
+            throw new IOException("pid " + pid + " (" + status.name() + ") has exited (a zombie): nothing to save");
+        }
         if (status.tracerPid() != 0) {
             throw new IOException("pid " + pid + " is already traced by pid " + status.tracerPid()
                     + " (a debugger?): detach it first");
@@ -28,8 +31,8 @@ final class Precheck {
         var refusals = new java.util.ArrayList<dev.amber.kind.Refusal>();
         int[] tasks = Tasks.list(pid);
         if (tasks.length > 1) {
-            refusals.add(new dev.amber.kind.Refusal(pid, "", "threads",
-                    tasks.length + " threads: multi-threaded processes are not supported yet"));
+            refusals.add(new dev.amber.kind.Refusal(pid, "", tasks.length + " threads",
+                    "multi-threaded processes are not supported yet"));
         }
         for (int child : Tasks.children(pid, pid)) {
             refusals.add(new dev.amber.kind.Refusal(pid, "child " + child, "process tree",

@@ -7,6 +7,7 @@ import dev.amber.kind.file.FileKind;
 import dev.amber.kind.fs.FsKind;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.kind.memory.MmBoundsKind;
+import dev.amber.kind.ns.NamespaceKind;
 import dev.amber.kind.session.SessionKind;
 import dev.amber.kind.signal.SignalKind;
 import dev.amber.kind.thread.ThreadKind;
@@ -22,6 +23,7 @@ import java.util.List;
  */
 public final class Kinds {
     public static final List<ProcessKind> ALL = List.of(
+            new NamespaceKind(),
             new MemoryKind(),
             new MmBoundsKind(),
             new FileKind(),

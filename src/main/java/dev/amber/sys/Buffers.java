@@ -20,25 +20,26 @@ public final class Buffers {
     private Buffers() {}
 
     /**
-     * Allocates every page of a shared file mapping now (madvise MADV_POPULATE_WRITE), so that
-     * filling it later takes no page faults. Returns false where the kernel cannot (before 5.14).
+     * Allocates every page of a shared file mapping now (madvise MADV_POPULATE_WRITE, kernel
+     * 5.14+), so that filling it later takes no page faults. Returns 0, or the errno: ENOMEM or
+     * EFAULT when the file system has no room for them, EINVAL on a kernel without the advice.
      */
-    public static boolean populate(MemorySegment mapping) {
+    public static int populate(MemorySegment mapping) {
         // Both CPUs: allocating page-cache pages is most of the cost, and it parallelises.
         long half = (mapping.byteSize() / 2) & -Arch.PAGE_SIZE;
-        boolean[] ok = {true};
-        Thread other = Thread.ofPlatform().start(() -> ok[0] = populate(mapping.address(), half));
-        boolean mine = populate(mapping.address() + half, mapping.byteSize() - half);
+        int[] other = {0};
+        Thread helper = Thread.ofPlatform().start(() -> other[0] = populate(mapping.address(), half));
+        int mine = populate(mapping.address() + half, mapping.byteSize() - half);
         try {
-            other.join();
+            helper.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return mine && ok[0];
+        return mine != 0 ? mine : other[0];
     }
 
-    private static boolean populate(long address, long length) {
-        return length == 0 || Syscall.raw(Arch.SYS_MADVISE, address, length, MADV_POPULATE_WRITE) == 0;
+    private static int populate(long address, long length) {
+        return length == 0 ? 0 : (int) -Syscall.raw(Arch.SYS_MADVISE, address, length, MADV_POPULATE_WRITE);
     }
 
     public static Mapping populated(long bytes) throws ErrnoException {

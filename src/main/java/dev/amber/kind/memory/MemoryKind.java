@@ -51,7 +51,9 @@ public final class MemoryKind implements ProcessKind {
                 if (vma.isEmpty()) {
                     continue;
                 }
-                offset = PageScanner.scan(pagemap, vma.get(), offset);
+                if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
+                    offset = PageScanner.scan(pagemap, vma.get(), offset);
+                }
                 if (m.path().equals("[vdso]")) {
                     memory.setVdsoText(com.google.protobuf.ByteString.copyFrom(
                             ProcessMemory.read(pid, m.start(), (int) m.length())));
@@ -59,6 +61,23 @@ public final class MemoryKind implements ProcessKind {
                 memory.addVmas(vma.get());
             }
         }
+    }
+
+    /**
+     * Whether a mapping can have pages to save, from its smaps counters: a private mapping's
+     * saved pages are anonymous (never touched, or still the file's, they are not), a shared
+     * anonymous one's are resident or swapped. Saves reading the pagemap of every library and of
+     * large untouched reservations.
+     */
+    private static boolean mayHoldPages(dev.amber.image.proto.VmaKind kind, SmapsEntry s) {
+        if (s == null) {
+            return true;
+        }
+        return switch (kind) {
+            case ANON_PRIVATE, FILE_PRIVATE -> s.anonymousKb() + s.swapKb() > 0;
+            case ANON_SHARED -> s.rssKb() + s.swapKb() > 0;
+            default -> false;
+        };
     }
 
     /** Bytes of page data the image holds for {@code memory}. */

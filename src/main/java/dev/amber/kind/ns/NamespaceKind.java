@@ -1,0 +1,52 @@
+package dev.amber.kind.ns;
+
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.ProcessKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.proc.ProcStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Namespaces and seccomp. A process restarts in Amber's own namespaces, so one that lives in
+ * others (a container) would come back somewhere else: that, and a seccomp filter (which no
+ * interface can read back whole), are refused until they are supported.
+ */
+public final class NamespaceKind implements ProcessKind {
+    private static final List<String> KINDS = List.of("mnt", "pid", "pid_for_children", "net", "ipc", "uts",
+            "user", "cgroup", "time", "time_for_children");
+
+    @Override
+    public String name() {
+        return "namespaces";
+    }
+
+    @Override
+    public void dump(DumpContext ctx) throws IOException {
+        int pid = ctx.pid();
+        for (String ns : KINDS) {
+            Path theirs = Path.of("/proc/" + pid + "/ns/" + ns);
+            Path ours = Path.of("/proc/self/ns/" + ns);
+            if (!Files.exists(ours) || !Files.exists(theirs)) {
+                continue;
+            }
+            String target = Files.readSymbolicLink(theirs).toString();
+            String mine = Files.readSymbolicLink(ours).toString();
+            if (!target.equals(mine)) {
+                ctx.refuse("namespace " + ns, target, "differs from amber's (" + mine
+                        + "): processes in other namespaces (containers) are not supported yet");
+            }
+        }
+        int seccomp = ProcStatus.read(pid).seccomp();
+        if (seccomp != 0) {
+            ctx.refuse("seccomp", seccomp == 1 ? "strict mode" : "filter mode", "seccomp is not supported yet");
+        }
+    }
+
+    @Override
+    public void restore(RestoreContext ctx) {
+        // Nothing: the process restarts in amber's namespaces, which dump checked are its own.
+    }
+}
