@@ -34,9 +34,7 @@ final class CheckpointCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String missing = Privileges.missing();
-        if (missing != null) {
-            System.err.println("amber: " + missing);
+        if (!Privileges.sufficient()) {
             return Main.FAILED;
         }
         Cancellation cancellation = new Cancellation();

@@ -26,9 +26,7 @@ import picocli.CommandLine.Command;
 final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
-        String missing = Privileges.missing();
-        if (missing != null) {
-            System.err.println("amber: " + missing);
+        if (!Privileges.sufficient()) {
             return Main.FAILED;
         }
         Path work = Files.createTempDirectory("amber-demo-");

@@ -27,6 +27,15 @@ final class Privileges {
         return (effectiveCaps() & (1L << cap)) != 0;
     }
 
+    /** Whether amber may act on other processes; if not, says so in one line on stderr. */
+    static boolean sufficient() {
+        String missing = missing();
+        if (missing != null) {
+            System.err.println("amber: " + missing);
+        }
+        return missing == null;
+    }
+
     /** null when sufficient, else the one line to print. */
     static String missing() {
         boolean restore = has(CAP_CHECKPOINT_RESTORE) || has(CAP_SYS_ADMIN);

@@ -24,9 +24,7 @@ final class RestartCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String missing = Privileges.missing();
-        if (missing != null) {
-            System.err.println("amber: " + missing);
+        if (!Privileges.sufficient()) {
             return Main.FAILED;
         }
         RestartResult r;
