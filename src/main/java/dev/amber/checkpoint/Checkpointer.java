@@ -29,9 +29,9 @@ import java.io.IOException;
  * is removed.
  */
 public final class Checkpointer {
-    /** Reports page-writing progress: bytes done, bytes in all. */
+    /** Reports progress: the phase, bytes done, bytes in all. May be called from several threads. */
     public interface Progress {
-        void update(long done, long total);
+        void update(String phase, long done, long total);
     }
 
     private final int pid;
@@ -69,13 +69,13 @@ public final class Checkpointer {
         Timing timing = new Timing("checkpoint");
         String pagesFile = MemoryKind.pagesFile(pid);
         try (ImageWriter writer = destination.open();
-                PageStore store = PageStore.prepare(pid, writer, pagesFile, PageBudget.estimate(pid))) {
+                PageStore store = prepare(writer, pagesFile)) {
             timing.mark("prepare");
             Frozen frozen = freezeAndCapture(store, timing);
             try {
                 store.complete(done -> {
                     cancellation.check();
-                    progress.update(done, store.totalBytes());
+                    progress.update("writing pages", done, store.totalBytes());
                 });
                 timing.mark("pages written");
                 writer.writeMessage("process-" + pid + ".pb", frozen.process);
@@ -98,6 +98,12 @@ public final class Checkpointer {
                 throw e;
             }
         }
+    }
+
+    private PageStore prepare(ImageWriter writer, String pagesFile) throws IOException, ImageException {
+        long estimate = PageBudget.estimate(pid);
+        return PageStore.prepare(pid, writer, pagesFile, estimate,
+                done -> progress.update("reserving image space", done, estimate));
     }
 
     /** The frozen part's outcome: the record, and with --kill the still-seized process. */
@@ -133,7 +139,7 @@ public final class Checkpointer {
             process.addThreads(leader);
             store.capture(process.getMemory(), done -> {
                 cancellation.check();
-                progress.update(done, store.totalBytes());
+                progress.update("copying pages", done, store.totalBytes());
             });
             timing.mark("pages captured");
             if (kill) {

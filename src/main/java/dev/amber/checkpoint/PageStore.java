@@ -27,11 +27,11 @@ abstract sealed class PageStore implements AutoCloseable {
         this.name = name;
     }
 
-    static PageStore prepare(int pid, ImageWriter writer, String name, long estimate)
-            throws IOException, ImageException {
+    static PageStore prepare(int pid, ImageWriter writer, String name, long estimate,
+            java.util.function.LongConsumer progress) throws IOException, ImageException {
         var mapped = writer.mapPages(name, estimate);
         if (mapped.isPresent()) {
-            int errno = Buffers.populate(mapped.get().segment());
+            int errno = Buffers.populate(mapped.get().segment(), progress);
             if (errno != 0 && errno != Errno.EINVAL) {
                 throw new IOException("cannot allocate " + (estimate >> 20) + " MiB for the pages of pid " + pid
                         + " in the image (" + Errno.describe(errno) + "): is its file system full?");

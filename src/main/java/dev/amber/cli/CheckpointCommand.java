@@ -49,7 +49,7 @@ final class CheckpointCommand implements Callable<Integer> {
         });
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            Progress progress = new Progress("writing pages");
+            Progress progress = new Progress();
             boolean stream = dir.toString().equals("-");
             OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 20);
             Destination destination = stream ? new Destination.Stream(stdout) : new Destination.Directory(dir);

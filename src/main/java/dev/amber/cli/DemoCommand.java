@@ -40,7 +40,7 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("  started " + counter + " as pid " + pid + ", counting into " + log);
             Thread.sleep(1600);
             Path image = work.resolve("image");
-            CheckpointResult c = new Checkpointer(pid, new dev.amber.checkpoint.Destination.Directory(image), true, new Cancellation(), (d, t) -> { },
+            CheckpointResult c = new Checkpointer(pid, new dev.amber.checkpoint.Destination.Directory(image), true, new Cancellation(), (phase, d, t) -> { },
                     Version.TOOL).run();
             List<Long> before = numbers(log);
             System.out.println("  counted:        " + join(before));

@@ -4,25 +4,21 @@ import dev.amber.checkpoint.Checkpointer;
 
 /** A one-line progress meter on stderr, shown only on a terminal and only once work passes one second. */
 final class Progress implements Checkpointer.Progress {
-    private final String what;
     private final long start = System.nanoTime();
     private final boolean terminal = System.console() != null && System.console().isTerminal();
     private long lastShown;
     private boolean shown;
 
-    Progress(String what) {
-        this.what = what;
-    }
 
     @Override
-    public void update(long done, long total) {
+    public synchronized void update(String phase, long done, long total) {
         long now = System.nanoTime();
         if (!terminal || now - start < 1_000_000_000L || now - lastShown < 100_000_000L) {
             return;
         }
         lastShown = now;
         shown = true;
-        System.err.printf("\r%s: %3d%% (%s of %s)   ", what, total == 0 ? 100 : done * 100 / total,
+        System.err.printf("\r%s: %3d%% (%s of %s)   ", phase, total == 0 ? 100 : done * 100 / total,
                 Units.bytes(done), Units.bytes(total));
     }
 

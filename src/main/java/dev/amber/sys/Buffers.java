@@ -24,18 +24,32 @@ public final class Buffers {
      * 5.14+), so that filling it later takes no page faults. Returns 0, or the errno: ENOMEM or
      * EFAULT when the file system has no room for them, EINVAL on a kernel without the advice.
      */
-    public static int populate(MemorySegment mapping) {
-        // Both CPUs: allocating page-cache pages is most of the cost, and it parallelises.
-        long half = (mapping.byteSize() / 2) & -Arch.PAGE_SIZE;
-        int[] other = {0};
-        Thread helper = Thread.ofPlatform().start(() -> other[0] = populate(mapping.address(), half));
-        int mine = populate(mapping.address() + half, mapping.byteSize() - half);
+    public static int populate(MemorySegment mapping, java.util.function.LongConsumer progress) {
+        // Both CPUs, in 64 MiB pieces: allocating page-cache pages is most of the cost, and it
+        // parallelises. progress is told the bytes done so far, from either thread.
+        long piece = 64L << 20;
+        var cursor = new java.util.concurrent.atomic.AtomicLong();
+        var done = new java.util.concurrent.atomic.AtomicLong();
+        int[] errors = new int[2];
+        Runnable[] workers = new Runnable[2];
+        for (int w = 0; w < 2; w++) {
+            int me = w;
+            workers[w] = () -> {
+                for (long at; (at = cursor.getAndAdd(piece)) < mapping.byteSize() && errors[0] == 0 && errors[1] == 0; ) {
+                    long n = Math.min(piece, mapping.byteSize() - at);
+                    errors[me] = populate(mapping.address() + at, n);
+                    progress.accept(done.addAndGet(n));
+                }
+            };
+        }
+        Thread helper = Thread.ofPlatform().start(workers[1]);
+        workers[0].run();
         try {
             helper.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return mine != 0 ? mine : other[0];
+        return errors[0] != 0 ? errors[0] : errors[1];
     }
 
     private static int populate(long address, long length) {

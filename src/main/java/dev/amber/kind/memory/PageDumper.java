@@ -94,12 +94,16 @@ public final class PageDumper {
      */
     private void copyInParallel(List<long[]> pieces, Progress progress) throws IOException {
         AtomicInteger cursor = new AtomicInteger();
+        Thread caller = Thread.currentThread();
         AtomicLong done = new AtomicLong();
         Callable<Void> worker = () -> {
             for (int i; (i = cursor.getAndIncrement()) < pieces.size(); ) {
                 long[] p = pieces.get(i);
                 read(runs.get((int) p[0]), p[1], buffer.asSlice(p[3], p[2]));
-                done.addAndGet(p[2]);
+                long sofar = done.addAndGet(p[2]);
+                if (Thread.currentThread() == caller) {
+                    progress.written(sofar);
+                }
             }
             return null;
         };
