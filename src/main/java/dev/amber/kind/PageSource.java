@@ -7,7 +7,4 @@ import java.lang.foreign.MemorySegment;
 public interface PageSource {
     /** The bytes of {@code file} at [offset, offset + length), mapped or read. */
     MemorySegment slice(String file, long offset, long length) throws IOException;
-
-    /** The page file's absolute path, for a restoring process to read it in place. */
-    java.nio.file.Path path(String file);
 }

@@ -92,11 +92,6 @@ public final class Restarter {
                 }
                 return m.asSlice(offset, length);
             }
-
-            @Override
-            public java.nio.file.Path path(String file) {
-                return image.directory().resolve(file).toAbsolutePath();
-            }
         };
     }
 

@@ -1,7 +1,6 @@
 package dev.amber.kind.memory;
 
 import dev.amber.image.proto.Memory;
-import dev.amber.image.proto.PageRun;
 import dev.amber.image.proto.Vma;
 import dev.amber.image.proto.VmaKind;
 import dev.amber.kind.RestoreContext;
@@ -27,13 +26,12 @@ final class AddressSpaceRestorer {
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x0100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
-    private static final int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 02000000, AT_FDCWD = -100, MADV_POPULATE_WRITE = 23, SYS_MLOCK = 149;
+    private static final int O_RDONLY = 0, O_RDWR = 2, AT_FDCWD = -100, SYS_MLOCK = 149;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0;
 
     private final RestoreContext ctx;
     private final Injector inj;
     private final Memory memory;
-    private long pagesFd = -1;
 
     AddressSpaceRestorer(RestoreContext ctx) {
         this.ctx = ctx;
@@ -43,44 +41,16 @@ final class AddressSpaceRestorer {
 
     void restore() throws IOException {
         moveVdso();
-        long pagesPath = inj.putString(0, ctx.pages().path(memory.getPagesFile()).toString());
-        pagesFd = inj.call(Arch.SYS_OPENAT, AT_FDCWD, pagesPath, O_RDONLY | O_CLOEXEC, 0);
-        try {
-            for (Vma v : memory.getVmasList()) {
-                switch (v.getKind()) {
-                    case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED -> map(v);
-                    default -> { }
-                }
-            }
-        } finally {
-            if (pagesFd >= 0) {
-                inj.call(Arch.SYS_CLOSE, pagesFd);
-            }
+        List<Vma> mapped = memory.getVmasList().stream().filter(v -> switch (v.getKind()) {
+            case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED -> true;
+            default -> false;
+        }).toList();
+        for (Vma v : mapped) {
+            map(v);
         }
-    }
-
-    /**
-     * Fills a run of pages: the puppet reads them from the page file itself (one copy, from the
-     * page cache straight into its memory); if it cannot open the file, the tool writes them.
-     */
-    private void fill(PageRun run) throws IOException {
-        long bytes = run.getCount() * Arch.PAGE_SIZE;
-        if (pagesFd < 0) {
-            ProcessMemory.write(ctx.pid(), run.getAddress(),
-                    ctx.pages().slice(memory.getPagesFile(), run.getFileOffset(), bytes));
-            return;
-        }
-        // Fault the pages in with one call (MADV_POPULATE_WRITE) rather than one fault per page in pread.
-        inj.call(Arch.SYS_MADVISE, run.getAddress(), bytes, MADV_POPULATE_WRITE);
-        for (long done = 0; done < bytes; ) {
-            long n = Math.min(bytes - done, 1L << 30);
-            long r = inj.check(String.format("pread pages at 0x%x", run.getAddress() + done), Arch.SYS_PREAD64,
-                    pagesFd, run.getAddress() + done, n, run.getFileOffset() + done);
-            if (r == 0) {
-                throw new IOException("page file " + memory.getPagesFile() + " ends before offset "
-                        + (run.getFileOffset() + done) + ": the image is truncated");
-            }
-            done += r;
+        PageFiller.fill(ctx.pid(), memory, ctx.pages());
+        for (Vma v : mapped) {
+            finish(v);
         }
     }
 
@@ -132,29 +102,31 @@ final class AddressSpaceRestorer {
         return path.equals("[vdso]") || path.equals("[vvar]") || path.equals("[vvar_vclock]");
     }
 
+    /** Creates the mapping, writable while it is filled. */
     private void map(Vma v) throws IOException {
         long length = v.getEnd() - v.getStart();
-        boolean fill = v.getPagesCount() > 0;
-        int prot = v.getProt() | (fill ? PROT_WRITE : 0);
         int flags = MAP_FIXED | (v.getShared() ? MAP_SHARED : MAP_PRIVATE)
                 | (v.getVmFlagsList().contains("gd") ? MAP_GROWSDOWN : 0);
-        String what = String.format("mmap 0x%x-0x%x %s", v.getStart(), v.getEnd(), v.getPath());
+        String what = describe(v);
         if (v.getKind() == VmaKind.ANON_PRIVATE || v.getKind() == VmaKind.ANON_SHARED) {
-            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, prot, flags | MAP_ANONYMOUS, -1, 0);
-        } else {
-            boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;
-            long path = inj.putString(0, v.getPath());
-            long fd = inj.check("open " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, path, writable ? O_RDWR : O_RDONLY, 0);
-            try {
-                inj.check(what, Arch.SYS_MMAP, v.getStart(), length, prot, flags, fd, v.getFileOffset());
-            } finally {
-                inj.call(Arch.SYS_CLOSE, fd);
-            }
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags | MAP_ANONYMOUS, -1, 0);
+            return;
         }
-        for (PageRun run : v.getPagesList()) {
-            fill(run);
+        boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;
+        long path = inj.putString(0, v.getPath());
+        long fd = inj.check("open " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, path, writable ? O_RDWR : O_RDONLY, 0);
+        try {
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
+        } finally {
+            inj.call(Arch.SYS_CLOSE, fd);
         }
-        if (prot != v.getProt()) {
+    }
+
+    /** Once filled: the saved protection, advice, lock and name. */
+    private void finish(Vma v) throws IOException {
+        long length = v.getEnd() - v.getStart();
+        String what = describe(v);
+        if (fillProt(v) != v.getProt()) {
             inj.check("mprotect " + what, Arch.SYS_MPROTECT, v.getStart(), length, v.getProt());
         }
         for (String flag : v.getVmFlagsList()) {
@@ -171,5 +143,13 @@ final class AddressSpaceRestorer {
             inj.check("name " + what, Arch.SYS_PRCTL, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v.getStart(), length,
                     inj.putString(0, name));
         }
+    }
+
+    private static int fillProt(Vma v) {
+        return v.getProt() | (v.getPagesCount() > 0 ? PROT_WRITE : 0);
+    }
+
+    private static String describe(Vma v) {
+        return String.format("mmap 0x%x-0x%x %s", v.getStart(), v.getEnd(), v.getPath());
     }
 }
