@@ -118,6 +118,7 @@ public final class Checkpointer {
         ProcStat stat = ProcStat.read(pid);
         boolean wasStopped = stat.state() == 'T';   // stopped by a signal: it stays stopped
         CpuPin.follow(pid, stat.processor());
+        Warmup.run(pid);
         Tracee tracee = Tracee.seize(pid, 0);
         long frozenAt = System.nanoTime();
         timing.mark("seize");
