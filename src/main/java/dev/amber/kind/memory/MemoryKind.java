@@ -12,6 +12,7 @@ import dev.amber.proc.PagemapReader;
 import dev.amber.proc.Pagemap;
 import dev.amber.proc.Smaps;
 import dev.amber.proc.SmapsEntry;
+import dev.amber.sys.PagemapScan;
 import dev.amber.sys.ProcessMemory;
 import java.io.IOException;
 import java.util.HashMap;
@@ -45,14 +46,15 @@ public final class MemoryKind implements ProcessKind {
         }
         Memory.Builder memory = ctx.process().getMemoryBuilder().setPagesFile(pagesFile(pid));
         long offset = 0;
-        try (PagemapReader pagemap = Pagemap.open(pid)) {
+        try (PagemapReader pagemap = Pagemap.open(pid); PagemapScan scan = PagemapScan.open(pid)) {
             for (MapsEntry m : maps) {
                 var vma = VmaClassifier.classify(ctx, m, smaps.get(m.start()));
                 if (vma.isEmpty()) {
                     continue;
                 }
                 if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
-                    offset = PageScanner.scan(pagemap, vma.get(), offset);
+                    offset = scan != null ? PageScanner.scan(scan, vma.get(), offset)
+                            : PageScanner.scan(pagemap, vma.get(), offset);
                 }
                 if (m.path().equals("[vdso]")) {
                     memory.setVdsoText(com.google.protobuf.ByteString.copyFrom(

@@ -6,6 +6,7 @@ import dev.amber.image.proto.VmaKind;
 import dev.amber.proc.Pagemap;
 import dev.amber.proc.PagemapReader;
 import dev.amber.sys.Arch;
+import dev.amber.sys.PagemapScan;
 import java.io.IOException;
 
 /**
@@ -46,6 +47,27 @@ final class PageScanner {
             }
         }
         return close(vma, runStart, runPages, offset);
+    }
+
+    /**
+     * The same with PAGEMAP_SCAN: the kernel returns the runs. Pages mapped to the shared zero
+     * page read as zeros: they are left out like untouched ones.
+     */
+    static long scan(PagemapScan scan, Vma.Builder vma, long offset) throws IOException {
+        long mask = switch (vma.getKind()) {
+            case ANON_PRIVATE -> PagemapScan.PAGE_IS_PFNZERO;
+            case FILE_PRIVATE -> PagemapScan.PAGE_IS_PFNZERO | PagemapScan.PAGE_IS_FILE;
+            case ANON_SHARED -> 0;
+            default -> -1;
+        };
+        if (mask < 0) {
+            return offset;
+        }
+        for (long[] run : scan.scan(vma.getStart(), vma.getEnd(), PagemapScan.PAGE_IS_PRESENT
+                | PagemapScan.PAGE_IS_SWAPPED, mask, mask)) {
+            offset = close(vma, run[0], (run[1] - run[0]) / Arch.PAGE_SIZE, offset);
+        }
+        return offset;
     }
 
     private static long close(Vma.Builder vma, long start, long pages, long offset) {
