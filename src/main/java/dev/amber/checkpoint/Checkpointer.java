@@ -8,6 +8,7 @@ import dev.amber.image.proto.Thread;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.Kinds;
 import dev.amber.kind.ProcessKind;
+import dev.amber.kind.TaskHandle;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.proc.ProcStat;
 import dev.amber.sys.Arch;
@@ -20,6 +21,8 @@ import dev.amber.trace.Tracee;
 import dev.amber.trace.Timing;
 import dev.amber.trace.Tracer;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Checkpoints one process: freeze (seize), inspect every kind (collecting all refusals), and
@@ -92,8 +95,9 @@ public final class Checkpointer {
                 return new CheckpointResult(pid, thawedAt - frozen.frozenAt, System.nanoTime() - t0,
                         store.totalBytes(), imageBytes);
             } catch (Exception | Error e) {
-                if (frozen.tracee != null) {
-                    release(frozen.tracee, frozen.injector, frozen.process.getStopped());
+                if (!frozen.tasks.isEmpty()) {
+                    release(frozen.tasks.stream().map(TaskHandle::tracee).toList(), frozen.tasks,
+                            frozen.process.getStopped());
                 }
                 throw e;
             }
@@ -106,29 +110,36 @@ public final class Checkpointer {
                 done -> progress.update("reserving image space", done, estimate));
     }
 
-    /** The frozen part's outcome: the record, and with --kill the still-seized process. */
-    private record Frozen(Process process, long frozenAt, long thawedAt, Tracee tracee, Injector injector) {}
+    /** The frozen part's outcome: the record, and with --kill the still-seized threads. */
+    private record Frozen(Process process, long frozenAt, long thawedAt, List<TaskHandle> tasks) {}
 
     /**
-     * Seizes the process, inspects every kind, and copies its pages; releases it (unless it is to
-     * be killed) as soon as the copy is done. On refusal, failure or cancellation the process is
-     * put back as it was.
+     * Seizes every thread, inspects every kind, and copies the pages; releases the process (unless
+     * it is to be killed) as soon as the copy is done. On refusal, failure or cancellation the
+     * process is put back as it was.
      */
     private Frozen freezeAndCapture(PageStore store, Timing timing) throws Exception {
         ProcStat stat = ProcStat.read(pid);
         boolean wasStopped = stat.state() == 'T';   // stopped by a signal: it stays stopped
         CpuPin.follow(pid, stat.processor());
         Warmup.run(pid);
-        Tracee tracee = Tracee.seize(pid, 0);
+        List<Tracee> tracees = Freezer.freeze(pid);
         long frozenAt = System.nanoTime();
         timing.mark("seize");
-        Injector injector = null;
+        List<TaskHandle> tasks = new ArrayList<>();
         try {
-            injector = new Injector(tracee, Gadget.find(pid));
+            long gadget = Gadget.find(pid);
+            for (Tracee t : tracees) {
+                Injector injector = new Injector(t, gadget);
+                if (!tasks.isEmpty()) {
+                    injector.useScratch(tasks.getFirst().injector().scratch());
+                }
+                tasks.add(new TaskHandle(t, injector));
+            }
             Process.Builder process = Process.newBuilder().setStopped(wasStopped)
                     .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm());
-            Thread.Builder leader = Thread.newBuilder().setTid(pid);
-            DumpContext ctx = new DumpContext(pid, tracee, injector, process, leader);
+            List<Thread.Builder> threads = tasks.stream().map(t -> Thread.newBuilder().setTid(t.tid())).toList();
+            DumpContext ctx = new DumpContext(pid, tasks, process, threads, tasks.getFirst().injector().scratch());
             for (ProcessKind kind : Kinds.ALL) {
                 kind.dump(ctx);
                 cancellation.check();
@@ -137,37 +148,47 @@ public final class Checkpointer {
             if (!ctx.refusals().isEmpty()) {
                 throw new RefusedException(ctx.refusals());
             }
-            process.addThreads(leader);
+            threads.forEach(process::addThreads);
             store.capture(process.getMemory(), done -> {
                 cancellation.check();
                 progress.update("copying pages", done, store.totalBytes());
             });
             timing.mark("pages captured");
             if (kill) {
-                return new Frozen(process.build(), frozenAt, 0, tracee, injector);
+                return new Frozen(process.build(), frozenAt, 0, tasks);
             }
-            release(tracee, injector, wasStopped);
-            return new Frozen(process.build(), frozenAt, System.nanoTime(), null, null);
+            release(tracees, tasks, wasStopped);
+            return new Frozen(process.build(), frozenAt, System.nanoTime(), List.of());
         } catch (Exception | Error e) {
-            release(tracee, injector, wasStopped);
+            release(tracees, tasks, wasStopped);
             throw e;
         }
     }
 
-    /** Puts the process back as it was and lets it go (stopped again if it was stopped). */
-    private void release(Tracee tracee, Injector injector, boolean stopped) {
-        if (injector != null) {
+    /**
+     * Puts every thread back as it was and lets the process go: injectors closed, the leader's
+     * last (it owns the scratch mapping the others share), then every thread detached. A process
+     * that was stopped by a signal gets SIGSTOP first, which stops it again once let go.
+     */
+    private void release(List<Tracee> tracees, List<TaskHandle> tasks, boolean stopped) {
+        for (int i = tasks.size() - 1; i >= 0; i--) {
             try {
-                injector.close();
+                tasks.get(i).injector().close();
             } catch (IOException e) {
-                // The task's state could not be fully put back; detaching still lets it run.
-                System.err.println("amber: warning: pid " + pid + ": " + e.getMessage());
+                // The thread's state could not be fully put back; detaching still lets it run.
+                System.err.println("amber: warning: pid " + pid + " thread " + tasks.get(i).tid() + ": "
+                        + e.getMessage());
             }
         }
-        try {
-            tracee.detach(stopped);
-        } catch (IOException e) {
-            tracee.detachQuietly();
+        if (stopped) {
+            Syscall.raw(Arch.SYS_KILL, pid, 19, 0);
+        }
+        for (Tracee t : tracees) {
+            try {
+                t.detach(false);
+            } catch (IOException e) {
+                t.detachQuietly();
+            }
         }
     }
 }

@@ -29,11 +29,6 @@ final class Precheck {
                     + " (a debugger?): detach it first");
         }
         var refusals = new java.util.ArrayList<dev.amber.kind.Refusal>();
-        int[] tasks = Tasks.list(pid);
-        if (tasks.length > 1) {
-            refusals.add(new dev.amber.kind.Refusal(pid, "", tasks.length + " threads",
-                    "multi-threaded processes are not supported yet"));
-        }
         for (int child : Tasks.children(pid, pid)) {
             refusals.add(new dev.amber.kind.Refusal(pid, "child " + child, "process tree",
                     "child processes are not supported yet"));

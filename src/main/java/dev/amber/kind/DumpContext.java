@@ -19,13 +19,40 @@ public final class DumpContext {
     private final Process.Builder process;
     private final Thread.Builder leaderThread;
     private final List<Refusal> refusals = new ArrayList<>();
+    private final List<TaskHandle> tasks;
+    private final List<Thread.Builder> threads;
+    private final long scratch;
 
-    public DumpContext(int pid, Tracee leader, Injector injector, Process.Builder process, Thread.Builder leaderThread) {
+    /**
+     * {@code tasks} are every thread of the process, the leader first, and {@code threads} their
+     * records in the same order; {@code scratch} is the start of Amber's scratch mapping in the
+     * process (not part of what is saved).
+     */
+    public DumpContext(int pid, List<TaskHandle> tasks, Process.Builder process, List<Thread.Builder> threads,
+            long scratch) {
         this.pid = pid;
-        this.leader = leader;
-        this.injector = injector;
+        this.leader = tasks.getFirst().tracee();
+        this.injector = tasks.getFirst().injector();
         this.process = process;
-        this.leaderThread = leaderThread;
+        this.leaderThread = threads.getFirst();
+        this.tasks = List.copyOf(tasks);
+        this.threads = List.copyOf(threads);
+        this.scratch = scratch;
+    }
+
+    /** Every thread, the leader first. */
+    public List<TaskHandle> tasks() {
+        return tasks;
+    }
+
+    /** The record of each thread, in the order of {@link #tasks()}. */
+    public List<Thread.Builder> threads() {
+        return threads;
+    }
+
+    /** Where Amber's own scratch mapping lies in the process: never saved. */
+    public long scratch() {
+        return scratch;
     }
 
     public int pid() {

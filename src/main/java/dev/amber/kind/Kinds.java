@@ -11,6 +11,7 @@ import dev.amber.kind.ns.NamespaceKind;
 import dev.amber.kind.session.SessionKind;
 import dev.amber.kind.signal.SignalKind;
 import dev.amber.kind.thread.ThreadKind;
+import dev.amber.kind.thread.ThreadsKind;
 import dev.amber.kind.timer.ITimerKind;
 import java.util.List;
 
@@ -26,6 +27,7 @@ public final class Kinds {
             new NamespaceKind(),
             new MemoryKind(),
             new MmBoundsKind(),
+            new ThreadsKind(),
             new FileKind(),
             new FsKind(),
             new SessionKind(),

@@ -16,6 +16,7 @@ public final class RestoreContext {
     private final Process process;
     private final Thread leaderThread;
     private final PageSource pages;
+    private final java.util.List<TaskHandle> tasks = new java.util.ArrayList<>();
 
     public RestoreContext(Tracee puppet, Injector injector, Process process, Thread leaderThread, PageSource pages) {
         this.puppet = puppet;
@@ -23,6 +24,17 @@ public final class RestoreContext {
         this.process = process;
         this.leaderThread = leaderThread;
         this.pages = pages;
+        this.tasks.add(new TaskHandle(puppet, injector));
+    }
+
+    /** The puppet's threads so far, the leader first; in the order of the saved threads. */
+    public java.util.List<TaskHandle> tasks() {
+        return java.util.Collections.unmodifiableList(tasks);
+    }
+
+    /** A thread created for the saved thread at the same index in {@code process().getThreadsList()}. */
+    public void addTask(TaskHandle task) {
+        tasks.add(task);
     }
 
     public int pid() {

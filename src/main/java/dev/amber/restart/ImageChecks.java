@@ -25,6 +25,13 @@ final class ImageChecks {
             throw new IOException("pid " + p.getPid() + " is in use by another process (" + comm
                     + "): end it, then restart");
         }
+        for (var thread : p.getThreadsList()) {
+            if (thread.getTid() != p.getPid() && Files.exists(Path.of("/proc/" + thread.getTid()))) {
+                throw new IOException("thread id " + thread.getTid() + " of pid " + p.getPid()
+                        + " is in use by another process (" + readComm(Path.of("/proc/" + thread.getTid()))
+                        + "): end it, then restart");
+            }
+        }
         var bounds = p.getMemory().getBounds();
         unchanged(bounds.getExePath(), bounds.hasExeIdentity() ? bounds.getExeIdentity() : null, "executable");
         for (Vma v : p.getMemory().getVmasList()) {

@@ -136,9 +136,17 @@ final class Puppet implements AutoCloseable {
         injector.check("munmap work area", Arch.SYS_MUNMAP, workArea, WORK_AREA);
     }
 
-    /** Lets the restored process run, or leaves it stopped. */
-    void release(boolean stopped) throws IOException {
-        tracee.detach(stopped);
+    /**
+     * Lets every thread of the restored process run, or, with {@code stopped}, queues SIGSTOP
+     * first so the whole process stops as soon as it is let go.
+     */
+    void release(java.util.List<Tracee> threads, boolean stopped) throws IOException {
+        if (stopped) {
+            Syscall.raw(Arch.SYS_KILL, tracee.tid(), 19, 0);
+        }
+        for (Tracee t : threads) {
+            t.detach(false);
+        }
         alive = false;
     }
 

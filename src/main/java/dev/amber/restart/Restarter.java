@@ -8,6 +8,8 @@ import dev.amber.kind.Kinds;
 import dev.amber.kind.PageSource;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.TaskHandle;
+import dev.amber.trace.Injector;
 import dev.amber.sys.Ptrace;
 import dev.amber.trace.Regs;
 import dev.amber.trace.Timing;
@@ -64,14 +66,24 @@ public final class Restarter {
             timing.mark("prepare");
             RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, leader,
                     pages(arena));
-            for (ProcessKind kind : Kinds.ALL) {
-                kind.restore(ctx);
-                timing.mark(kind.name());
+            try {
+                for (ProcessKind kind : Kinds.ALL) {
+                    kind.restore(ctx);
+                    timing.mark(kind.name());
+                }
+                puppet.dropWorkArea();
+                for (int i = 0; i < ctx.tasks().size(); i++) {
+                    Thread saved = process.getThreads(i);
+                    Injector injector = ctx.tasks().get(i).injector();
+                    injector.finishWith(Regs.fromBytes(saved.getGpRegs().toByteArray()), saved.getBlocked());
+                    injector.close();
+                }
+                puppet.release(ctx.tasks().stream().map(TaskHandle::tracee).toList(),
+                        frozen || process.getStopped());
+            } finally {
+                // Threads made so far die with the puppet (one thread group): killing it kills them.
+                timing.mark("release");
             }
-            puppet.dropWorkArea();
-            puppet.injector().finishWith(Regs.fromBytes(leader.getGpRegs().toByteArray()), leader.getBlocked());
-            puppet.injector().close();
-            puppet.release(frozen || process.getStopped());
         }
     }
 

@@ -20,7 +20,9 @@ import java.util.function.IntConsumer;
  * signal that arrived meanwhile, as pending.
  */
 public final class Injector implements AutoCloseable {
-    private static final long PROT_RW = 3, MAP_PRIVATE_ANON = 0x22;
+    // MAP_SHARED: a shmem mapping never merges with a neighbour of the task's, so it stays its own
+    // area in /proc/PID/maps and can be left out of what is saved, and unmapped whole.
+    private static final long PROT_RW = 3, MAP_SHARED_ANON = 0x21;
     public static final int SCRATCH_SIZE = 1 << 16;
 
     private final Tracee tracee;
@@ -28,6 +30,7 @@ public final class Injector implements AutoCloseable {
     private final long savedMask;
     private long gadget;
     private long scratch;
+    private boolean ownsScratch;
     private Regs finalRegs;
     private long finalMask;
     private IntConsumer newTasks = id -> {};
@@ -83,7 +86,8 @@ public final class Injector implements AutoCloseable {
     /** A scratch area of {@link #SCRATCH_SIZE} bytes mapped in the task, for arguments that are pointers. */
     public long scratch() throws IOException {
         if (scratch == 0) {
-            scratch = check("mmap scratch", Arch.SYS_MMAP, 0, SCRATCH_SIZE, PROT_RW, MAP_PRIVATE_ANON, -1, 0);
+            scratch = check("mmap scratch", Arch.SYS_MMAP, 0, SCRATCH_SIZE, PROT_RW, MAP_SHARED_ANON, -1, 0);
+            ownsScratch = true;
         }
         return scratch;
     }
@@ -116,6 +120,12 @@ public final class Injector implements AutoCloseable {
     /** Uses {@code address} (at least {@link #SCRATCH_SIZE} bytes, mapped by the caller) as the scratch area. */
     public void useScratch(long address) {
         this.scratch = address;
+        this.ownsScratch = false;
+    }
+
+    /** The address of the {@code syscall} instruction calls go through. */
+    public long gadget() {
+        return gadget;
     }
 
     /** Forgets the scratch area without unmapping it (the caller has unmapped or replaced it). */
@@ -142,10 +152,10 @@ public final class Injector implements AutoCloseable {
             requeue(info);
         }
         tracee.heldSignals().clear();
-        if (scratch != 0) {
+        if (scratch != 0 && ownsScratch) {
             check("munmap scratch", Arch.SYS_MUNMAP, scratch, SCRATCH_SIZE);
-            scratch = 0;
         }
+        scratch = 0;
         Regs resume = finalRegs != null ? finalRegs
                 : deliverNow ? saved   // the kernel's own restart logic runs with the signal
                 : SyscallRestart.forResume(saved);

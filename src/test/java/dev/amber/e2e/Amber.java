@@ -126,6 +126,9 @@ final class Amber {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow",
+                // No hsperfdata: a JVM that has it also deletes other dead JVMs' files at start-up,
+                // and a checkpointed JVM's file must still be there when it is restarted.
+                "-XX:-UsePerfData",
                 "-cp", classPath(),
                 "dev.amber.cli.Main"));
         cmd.addAll(List.of(args));

@@ -29,11 +29,13 @@ final class KindsHarness {
                 dev.amber.image.proto.Thread.Builder leader = dev.amber.image.proto.Thread.newBuilder().setTid(pid);
                 DumpContext ctx;
                 try (Injector injector = new Injector(t, Gadget.find(pid))) {
-                    ctx = new DumpContext(pid, t, injector, process, leader);
+                    ctx = new DumpContext(pid, List.of(new TaskHandle(t, injector)), process, List.of(leader),
+                            injector.scratch());
                     for (ProcessKind kind : kinds) {
                         kind.dump(ctx);
                     }
                 }
+                process.addThreads(leader);
                 return new Dumped(process.build(), leader.build(), List.copyOf(ctx.refusals()));
             } finally {
                 t.detach(false);

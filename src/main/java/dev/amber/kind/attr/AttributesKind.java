@@ -50,7 +50,9 @@ public final class AttributesKind implements ProcessKind {
                 .addAllRlimits(Rlimits.read(inj))
                 .setTimerSlackNanos(prctl(inj, "PR_GET_TIMERSLACK", PR_GET_TIMERSLACK))
                 .setChildSubreaper(intResult(inj, "PR_GET_CHILD_SUBREAPER", PR_GET_CHILD_SUBREAPER) != 0));
-        ctx.leaderThread().setComm(Comm.read(ctx.pid()));
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            ctx.threads().get(i).setComm(Comm.read(ctx.pid(), ctx.tasks().get(i).tid()));
+        }
     }
 
     @Override
@@ -69,9 +71,12 @@ public final class AttributesKind implements ProcessKind {
             prctl(inj, "PR_SET_TIMERSLACK " + a.getTimerSlackNanos(), PR_SET_TIMERSLACK, a.getTimerSlackNanos());
         }
         prctl(inj, "PR_SET_CHILD_SUBREAPER", PR_SET_CHILD_SUBREAPER, a.getChildSubreaper() ? 1 : 0);
-        String comm = ctx.leaderThread().getComm();
-        if (!comm.isEmpty()) {
-            prctl(inj, "PR_SET_NAME \"" + comm + "\"", PR_SET_NAME, inj.putString(NAME_AT, comm));
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            Injector thread = ctx.tasks().get(i).injector();
+            String comm = ctx.process().getThreads(i).getComm();
+            if (!comm.isEmpty()) {
+                prctl(thread, "PR_SET_NAME \"" + comm + "\"", PR_SET_NAME, thread.putString(NAME_AT, comm));
+            }
         }
     }
 

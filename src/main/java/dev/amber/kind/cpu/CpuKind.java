@@ -6,6 +6,7 @@ import dev.amber.image.proto.Thread;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.TaskHandle;
 import dev.amber.trace.Regs;
 import dev.amber.trace.SyscallRestart;
 import java.io.IOException;
@@ -24,8 +25,13 @@ public final class CpuKind implements ProcessKind {
 
     @Override
     public void dump(DumpContext ctx) throws IOException {
-        Regs regs = ctx.injector().savedRegs();
-        Thread.Builder t = ctx.leaderThread();
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            dump(ctx.tasks().get(i), ctx.threads().get(i));
+        }
+    }
+
+    private static void dump(TaskHandle task, Thread.Builder t) throws IOException {
+        Regs regs = task.injector().savedRegs();
         long call = SyscallRestart.interruptedCall(regs);
         Regs resumed = regs.with(dev.amber.sys.Arch.ORIG_RAX, -1);
         if (call >= 0) {
@@ -37,17 +43,23 @@ public final class CpuKind implements ProcessKind {
                     .setResumedAs(r.description()));
         }
         t.setGpRegs(ByteString.copyFrom(resumed.toBytes()));
-        t.setXsave(ByteString.copyFrom(ctx.leader().xsave()));
+        t.setXsave(ByteString.copyFrom(task.tracee().xsave()));
     }
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
-        byte[] saved = ctx.leaderThread().getXsave().toByteArray();
-        byte[] here = ctx.puppet().xsave();
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            restore(ctx.tasks().get(i), ctx.process().getThreads(i));
+        }
+    }
+
+    private static void restore(TaskHandle task, Thread thread) throws IOException {
+        byte[] saved = thread.getXsave().toByteArray();
+        byte[] here = task.tracee().xsave();
         if (here.length != saved.length) {
             throw new IOException("the image's XSAVE area is " + saved.length + " bytes, this CPU's is " + here.length
                     + ": restart on a machine with the same CPU features");
         }
-        ctx.puppet().setXsave(saved);
+        task.tracee().setXsave(saved);
     }
 }

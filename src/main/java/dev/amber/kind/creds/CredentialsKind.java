@@ -34,11 +34,25 @@ public final class CredentialsKind implements ProcessKind {
                 .setCapInheritable(s.capInh()).setCapPermitted(s.capPrm()).setCapEffective(s.capEff())
                 .setCapBounding(s.capBnd()).setCapAmbient(s.capAmb())
                 .setSecurebits((int) securebits).setNoNewPrivs(s.noNewPrivs()));
+        // Credentials belong to each thread; glibc keeps them equal in all (setxid broadcast). A
+        // process whose threads differ (raw syscalls) cannot be restored with one record.
+        for (var task : ctx.tasks().subList(1, ctx.tasks().size())) {
+            ProcStatus t = ProcStatus.read(ctx.pid(), task.tid());
+            if (!Arrays.equals(ids(t.uid()), ids(s.uid())) || !Arrays.equals(ids(t.gid()), ids(s.gid()))
+                    || !Arrays.equals(t.groups(), s.groups()) || t.capEff() != s.capEff() || t.capPrm() != s.capPrm()
+                    || t.capInh() != s.capInh() || t.capBnd() != s.capBnd() || t.capAmb() != s.capAmb()
+                    || t.noNewPrivs() != s.noNewPrivs()) {
+                ctx.refuse("thread " + task.tid(), "credentials", "differ from the main thread's:"
+                        + " threads with credentials of their own are not supported yet");
+            }
+        }
     }
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
-        new CredentialsRestore(ctx).run();
+        for (var task : ctx.tasks()) {
+            new CredentialsRestore(ctx.pid(), task.tid(), task.injector(), ctx.process().getCredentials()).run();
+        }
     }
 
     /** real, effective, saved, fs: the order of the status line and of the image record. */

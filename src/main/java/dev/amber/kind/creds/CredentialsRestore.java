@@ -42,11 +42,12 @@ final class CredentialsRestore {
     private final Credentials want;
     private final ProcStatus now;
 
-    CredentialsRestore(RestoreContext ctx) throws IOException {
-        this.pid = ctx.pid();
-        this.injector = ctx.injector();
-        this.want = ctx.process().getCredentials();
-        this.now = ProcStatus.read(pid);
+    /** Credentials are per thread: this turns thread {@code tid}'s, through its own injector. */
+    CredentialsRestore(int pid, int tid, Injector injector, Credentials want) throws IOException {
+        this.pid = pid;
+        this.injector = injector;
+        this.want = want;
+        this.now = ProcStatus.read(pid, tid);
     }
 
     void run() throws IOException {

@@ -48,6 +48,9 @@ public final class MemoryKind implements ProcessKind {
         long offset = 0;
         try (PagemapReader pagemap = Pagemap.open(pid); PagemapScan scan = PagemapScan.open(pid)) {
             for (MapsEntry m : maps) {
+                if (m.start() == ctx.scratch()) {
+                    continue;   // amber's own, mapped for the injected calls
+                }
                 var vma = VmaClassifier.classify(ctx, m, smaps.get(m.start()));
                 if (vma.isEmpty()) {
                     continue;

@@ -31,7 +31,9 @@ public final class SignalKind implements ProcessKind {
             signals.addSharedPending(ByteString.copyFrom(info));
         }
         ctx.process().setSignals(signals);
-        ThreadSignals.dump(ctx.leader(), ctx.injector(), ctx.leaderThread());
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            ThreadSignals.dump(ctx.tasks().get(i).tracee(), ctx.tasks().get(i).injector(), ctx.threads().get(i));
+        }
     }
 
     @Override
@@ -42,7 +44,9 @@ public final class SignalKind implements ProcessKind {
                 SigActions.write(ctx.injector(), action);
             }
         }
-        ThreadSignals.restore(ctx.injector(), ctx.leaderThread());
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            ThreadSignals.restore(ctx.tasks().get(i).injector(), ctx.process().getThreads(i));
+        }
         if (signals.getSharedPendingCount() > 0) {
             long tgid = ctx.injector().check("getpid", Arch.SYS_GETPID);
             for (ByteString info : signals.getSharedPendingList()) {

@@ -31,12 +31,16 @@ public final class ThreadKind implements ProcessKind {
 
     @Override
     public void dump(DumpContext ctx) throws IOException {
-        dump(ctx.leader(), ctx.injector(), ctx.leaderThread());
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            dump(ctx.tasks().get(i).tracee(), ctx.tasks().get(i).injector(), ctx.threads().get(i));
+        }
     }
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
-        restore(ctx.injector(), ctx.leaderThread());
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            restore(ctx.tasks().get(i).injector(), ctx.process().getThreads(i));
+        }
     }
 
     /**

@@ -1,0 +1,58 @@
+package dev.amber.checkpoint;
+
+import dev.amber.proc.Tasks;
+import dev.amber.sys.Errno;
+import dev.amber.sys.ErrnoException;
+import dev.amber.trace.Tracee;
+import dev.amber.trace.TraceeGoneException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Stops every thread of a process: seizes each thread /proc lists, and lists again until a pass
+ * finds none new, since a thread not yet stopped may start another. Once all are stopped none can
+ * appear. A thread that ends before it is seized is simply not there to save.
+ */
+final class Freezer {
+    private Freezer() {}
+
+    /** Every thread, seized and stopped, the leader first. On failure, none stays seized. */
+    static List<Tracee> freeze(int pid) throws IOException {
+        Map<Integer, Tracee> seized = new LinkedHashMap<>();
+        try {
+            seized.put(pid, Tracee.seize(pid, 0));
+            for (boolean grew = true; grew; ) {
+                grew = false;
+                for (int tid : Tasks.list(pid)) {
+                    if (!seized.containsKey(tid)) {
+                        Tracee t = seizeIfAlive(tid);
+                        if (t != null) {
+                            seized.put(tid, t);
+                            grew = true;
+                        }
+                    }
+                }
+            }
+            return new ArrayList<>(seized.values());
+        } catch (IOException | RuntimeException e) {
+            seized.values().forEach(Tracee::detachQuietly);
+            throw e;
+        }
+    }
+
+    private static Tracee seizeIfAlive(int tid) throws IOException {
+        try {
+            return Tracee.seize(tid, 0);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ESRCH) {
+                return null;   // ended between the listing and the seize
+            }
+            throw e;
+        } catch (TraceeGoneException e) {
+            return null;
+        }
+    }
+}
