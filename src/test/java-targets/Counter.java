@@ -27,7 +27,7 @@ public final class Counter {
     private final Path file;
     private final AtomicLong counter = new AtomicLong();
     private final AtomicLongArray perWorker = new AtomicLongArray(WORKERS);
-    private final SynchronousQueue<Boolean> requests = new SynchronousQueue<>();
+    private final SynchronousQueue<Boolean> requests = new SynchronousQueue<>(true); // fair: the workers take turns
     private final SynchronousQueue<Long> replies = new SynchronousQueue<>();
     private volatile boolean stop;
     private volatile String failure;

@@ -15,10 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -32,7 +28,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class PageDumper {
     private static final long SLICE = 8 << 20;
-    private static final int COPIERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     /** Told after each slice how many bytes are done; may throw to stop the dump. */
     public interface Progress {
@@ -89,48 +84,18 @@ public final class PageDumper {
     }
 
     /**
-     * Both CPUs copy: process_vm_readv moves about 5 GiB/s on one, about half of what memory can
-     * do, and every millisecond here is a millisecond the process is frozen.
+     * Every CPU copies: process_vm_readv moves about 5 GiB/s on one, about half of what memory
+     * can do, and every millisecond here is a millisecond the process is frozen.
      */
     private void copyInParallel(List<long[]> pieces, Progress progress) throws IOException {
-        AtomicInteger cursor = new AtomicInteger();
-        Thread caller = Thread.currentThread();
         AtomicLong done = new AtomicLong();
-        Callable<Void> worker = () -> {
-            for (int i; (i = cursor.getAndIncrement()) < pieces.size(); ) {
-                long[] p = pieces.get(i);
-                read(runs.get((int) p[0]), p[1], buffer.asSlice(p[3], p[2]));
-                long sofar = done.addAndGet(p[2]);
-                if (Thread.currentThread() == caller) {
-                    progress.written(sofar);
-                }
+        Parallel.forEach(pieces, "copy", (p, mine) -> {
+            read(runs.get((int) p[0]), p[1], buffer.asSlice(p[3], p[2]));
+            long sofar = done.addAndGet(p[2]);
+            if (mine) {
+                progress.written(sofar);
             }
-            return null;
-        };
-        int helpers = Math.min(COPIERS - 1, Math.max(0, pieces.size() - 1));
-        List<FutureTask<Void>> tasks = new ArrayList<>();
-        for (int i = 0; i < helpers; i++) {
-            FutureTask<Void> t = new FutureTask<>(worker);
-            Thread.ofPlatform().daemon(true).name("amber-copy-" + i).start(t);
-            tasks.add(t);
-        }
-        try {
-            worker.call();
-            for (FutureTask<Void> t : tasks) {
-                t.get();
-            }
-        } catch (ExecutionException e) {
-            cursor.set(pieces.size());
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (IOException | RuntimeException e) {
-            cursor.set(pieces.size());
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        });
         progress.written(done.get());
     }
 

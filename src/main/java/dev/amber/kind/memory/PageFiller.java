@@ -9,10 +9,6 @@ import dev.amber.sys.ProcessMemory;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Writes the saved pages into a restoring process, from the page file mapped in the tool, with
@@ -21,7 +17,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class PageFiller {
     private static final long PIECE = 8 << 20;
-    private static final int WRITERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     private PageFiller() {}
 
@@ -36,36 +31,7 @@ final class PageFiller {
                 }
             }
         }
-        AtomicInteger cursor = new AtomicInteger();
-        Callable<Void> writer = () -> {
-            for (int i; (i = cursor.getAndIncrement()) < pieces.size(); ) {
-                long[] p = pieces.get(i);
-                ProcessMemory.write(pid, p[0], pages.slice(memory.getPagesFile(), p[1], p[2]));
-            }
-            return null;
-        };
-        List<FutureTask<Void>> helpers = new ArrayList<>();
-        for (int i = 1; i < Math.min(WRITERS, pieces.size()); i++) {
-            FutureTask<Void> t = new FutureTask<>(writer);
-            Thread.ofPlatform().daemon(true).name("amber-fill-" + i).start(t);
-            helpers.add(t);
-        }
-        try {
-            writer.call();
-            for (FutureTask<Void> t : helpers) {
-                t.get();
-            }
-        } catch (ExecutionException e) {
-            cursor.set(pieces.size());
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IllegalStateException(e.getCause());
-        } catch (IOException | RuntimeException e) {
-            cursor.set(pieces.size());
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        Parallel.forEach(pieces, "fill", (p, mine) ->
+                ProcessMemory.write(pid, p[0], pages.slice(memory.getPagesFile(), p[1], p[2])));
     }
 }
