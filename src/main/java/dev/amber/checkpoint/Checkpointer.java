@@ -74,6 +74,7 @@ public final class Checkpointer {
         try (ImageWriter writer = destination.open();
                 PageStore store = prepare(writer, pagesFile)) {
             timing.mark("prepare");
+            cancellation.check();   // Ctrl-C while the image space was being reserved: never freeze
             Frozen frozen = freezeAndCapture(store, timing);
             try {
                 store.complete(done -> {
