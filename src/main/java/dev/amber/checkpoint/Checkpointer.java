@@ -12,6 +12,7 @@ import dev.amber.kind.TaskHandle;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.proc.ProcStat;
 import dev.amber.sys.Arch;
+import dev.amber.sys.ErrnoException;
 import dev.amber.sys.Ptrace;
 import dev.amber.sys.Syscall;
 import dev.amber.trace.CpuPin;
@@ -90,7 +91,7 @@ public final class Checkpointer {
                     destination.verify();   // every checksum, before anything is killed
                     timing.mark("verify");
                     Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);
-                    Ptrace.waitFor(pid, 0);
+                    reap(frozen.tasks);
                     thawedAt = System.nanoTime();
                 }
                 return new CheckpointResult(pid, thawedAt - frozen.frozenAt, System.nanoTime() - t0,
@@ -109,6 +110,20 @@ public final class Checkpointer {
         long estimate = PageBudget.estimate(pid);
         return PageStore.prepare(pid, writer, pagesFile, estimate,
                 done -> progress.update("reserving image space", done, estimate));
+    }
+
+    /**
+     * Waits for every killed thread: the tracer must reap each traced thread's exit, and the
+     * kernel holds the leader's back until every other thread is reaped; so the others first.
+     */
+    private static void reap(List<TaskHandle> tasks) throws IOException {
+        for (int i = tasks.size() - 1; i >= 0; i--) {
+            try {
+                Ptrace.waitFor(tasks.get(i).tid(), 0);
+            } catch (ErrnoException e) {
+                // Already reaped (ECHILD): nothing left to wait for.
+            }
+        }
     }
 
     /** The frozen part's outcome: the record, and with --kill the still-seized threads. */

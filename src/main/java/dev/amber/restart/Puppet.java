@@ -150,12 +150,36 @@ final class Puppet implements AutoCloseable {
         alive = false;
     }
 
-    /** Kills the puppet unless it was released. */
+    /**
+     * Kills the puppet unless it was released, with every thread it has made so far: they are
+     * traced, so each one's exit is reaped here, the leader's last (the kernel holds it back
+     * until the others are gone).
+     */
     @Override
     public void close() {
         if (alive) {
-            kill(tracee.tid());
+            int[] threads;
+            try {
+                threads = dev.amber.proc.Tasks.list(tracee.tid());
+            } catch (IOException e) {
+                threads = new int[0];
+            }
+            Syscall.raw(Arch.SYS_KILL, tracee.tid(), 9, 0);
+            for (int tid : threads) {
+                if (tid != tracee.tid()) {
+                    reap(tid);
+                }
+            }
+            reap(tracee.tid());
             alive = false;
+        }
+    }
+
+    private static void reap(int tid) {
+        try {
+            Ptrace.waitFor(tid, 0);
+        } catch (IOException e) {
+            // Already reaped.
         }
     }
 }

@@ -145,6 +145,7 @@ public final class Injector implements AutoCloseable {
     /** Puts the task back: scratch unmapped, held signals queued again, registers and mask restored. */
     @Override
     public void close() throws IOException {
+        boolean signalArrived = !tracee.heldSignals().isEmpty();
         boolean deliverNow = false;
         for (byte[] info : tracee.heldSignals()) {
             int signo = info[0] & 0xff;
@@ -158,7 +159,7 @@ public final class Injector implements AutoCloseable {
         scratch = 0;
         Regs resume = finalRegs != null ? finalRegs
                 : deliverNow ? saved   // the kernel's own restart logic runs with the signal
-                : SyscallRestart.forResume(saved);
+                : SyscallRestart.forResume(saved, signalArrived);
         tracee.setRegs(resume);
         tracee.setSigmask(finalRegs != null ? finalMask : savedMask);
     }

@@ -22,7 +22,7 @@ class InjectorTest {
                 Tracee t = Tracee.seize(pid, 0);
                 Regs before = t.regs();
                 long maskBefore = t.sigmask();
-                assertEquals(Arch.SYS_CLOCK_NANOSLEEP, SyscallRestart.interruptedCall(before));
+                assertEquals(Arch.SYS_CLOCK_NANOSLEEP, SyscallRestart.interruptedCall(before, false));
                 try (Injector inj = new Injector(t, Gadget.find(pid))) {
                     assertEquals(pid, inj.call(Arch.SYS_GETPID));
                     long at = inj.putString(0, "hello");
@@ -31,7 +31,7 @@ class InjectorTest {
                 }
                 assertEquals(maskBefore, t.sigmask());
                 Regs after = t.regs();
-                assertEquals(SyscallRestart.forResume(before), after);
+                assertEquals(SyscallRestart.forResume(before, false), after);
                 t.detach(false);
                 return null;
             });

@@ -32,7 +32,7 @@ public final class CpuKind implements ProcessKind {
 
     private static void dump(TaskHandle task, Thread.Builder t) throws IOException {
         Regs regs = task.injector().savedRegs();
-        long call = SyscallRestart.interruptedCall(regs);
+        long call = SyscallRestart.interruptedCall(regs, !task.tracee().heldSignals().isEmpty());
         Regs resumed = regs.with(dev.amber.sys.Arch.ORIG_RAX, -1);
         if (call >= 0) {
             InterruptedCalls.Resumption r = InterruptedCalls.forImage(regs);

@@ -21,6 +21,9 @@ final class InterruptedCalls {
 
     static Resumption forImage(Regs r) {
         long nr = r.get(Arch.ORIG_RAX);
+        if (r.get(Arch.RAX) == SyscallRestart.EINTR) {
+            return new Resumption(SyscallRestart.rerun(r, nr), "call " + nr + " run again (its EINTR came from the checkpoint)");
+        }
         if (r.get(Arch.RAX) != SyscallRestart.ERESTART_RESTARTBLOCK) {
             return new Resumption(SyscallRestart.rerun(r, nr), "call " + nr + " run again");
         }
