@@ -13,6 +13,14 @@ final class FileClass {
         if (target.startsWith("socket:[")) {
             return "socket (" + Sockets.describe(pid, Long.parseLong(target.substring(8, target.length() - 1))) + ")";
         }
+        return refusal(target);
+    }
+
+    /** As above, without looking the socket up. */
+    static String refusal(String target) {
+        if (target.startsWith("socket:")) {
+            return "socket " + target;
+        }
         if (target.startsWith("pipe:")) {
             return "pipe " + target;
         }

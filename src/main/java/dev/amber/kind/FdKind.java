@@ -1,0 +1,36 @@
+package dev.amber.kind;
+
+import dev.amber.image.proto.Descriptor;
+import dev.amber.proc.FdInfo;
+import java.io.IOException;
+
+/**
+ * One kind of open file (regular file, eventfd, timerfd, memfd…), recognised by what its
+ * {@code /proc/PID/fd/N} link reads. The descriptor table ({@code kind.file.FileKind}) asks each
+ * registered kind ({@link FdKinds}) in turn; the first that {@link #handles} a descriptor saves
+ * and restores it. Sharing (dup'ed descriptors) and close-on-exec are the table's business.
+ */
+public interface FdKind {
+    /** The {@code Descriptor.kind} case this kind writes, by which a restart finds it again. */
+    Descriptor.KindCase kindCase();
+
+    /** Whether this kind saves a descriptor whose link reads {@code target}, e.g. {@code anon_inode:[eventfd]}. */
+    boolean handles(String target);
+
+    /**
+     * Saves descriptor {@code fd} into {@code d} (its {@code kind} field), or refuses it with
+     * {@link DumpContext#refuse}. The process is stopped; {@code info} is its fdinfo.
+     */
+    void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException;
+
+    /**
+     * Makes the open file in the puppet and returns the descriptor number it got; the table then
+     * moves it to {@code d.getFd()} and sets close-on-exec.
+     */
+    long restore(RestoreContext ctx, Descriptor d) throws IOException;
+
+    /** Restore pass: kinds that refer to other descriptors (epoll) come after the rest. */
+    default int pass() {
+        return 0;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.amber.kind;
+
+import dev.amber.kind.file.RegularFileKind;
+import java.util.List;
+import java.util.Optional;
+
+/** Every kind of open file Amber can save; one line each. */
+public final class FdKinds {
+    public static final List<FdKind> ALL = List.of(
+            new RegularFileKind());
+
+    private FdKinds() {}
+
+    public static Optional<FdKind> forTarget(String target) {
+        return ALL.stream().filter(k -> k.handles(target)).findFirst();
+    }
+
+    /** The kind that saved {@code d} (its oneof case), for restore. */
+    public static FdKind of(dev.amber.image.proto.Descriptor d) {
+        return ALL.stream().filter(k -> k.kindCase() == d.getKindCase()).findFirst().orElseThrow(
+                () -> new IllegalStateException("no kind restores descriptor " + d.getFd() + " (" + d.getKindCase() + ")"));
+    }
+}

@@ -1,0 +1,88 @@
+package dev.amber.kind.file;
+
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.FileIdentity;
+import dev.amber.image.proto.RegularFile;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.FdKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.proc.FdInfo;
+import dev.amber.sys.Arch;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Regular files, directories and the character devices that hold no state of the process's,
+ * reopened by path with their flags and offset. fdinfo's {@code flags} carries the open flags
+ * (plus O_CLOEXEC, which the descriptor table handles).
+ */
+public final class RegularFileKind implements FdKind {
+    static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000, O_CLOEXEC = 02000000,
+            O_PATH = 010000000, O_TMPFILE_ONLY = 020000000;  // __O_TMPFILE, without O_DIRECTORY
+    private static final int AT_FDCWD = -100, SEEK_SET = 0;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
+
+    /** Character devices that hold no state of the process's: reopening them is the same file. */
+    private static final Set<String> STATELESS_DEVICES =
+            Set.of("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom");
+
+    @Override
+    public Descriptor.KindCase kindCase() {
+        return Descriptor.KindCase.REGULAR;
+    }
+
+    @Override
+    public boolean handles(String target) {
+        return FileClass.refusal(target) == null;
+    }
+
+    @Override
+    public void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException {
+        Path link = Path.of("/proc/" + ctx.pid() + "/fd/" + fd);
+        Map<String, Object> a = Files.readAttributes(link, "unix:mode,size,lastModifiedTime,ino,dev,rdev");
+        int mode = (Integer) a.get("mode");
+        int type = mode & S_IFMT;
+        if (type == S_IFCHR && !STATELESS_DEVICES.contains(target)) {
+            ctx.refuse("fd " + fd, "character device " + target, "not supported yet");
+            return;
+        }
+        if (type != S_IFREG && type != S_IFDIR && type != S_IFCHR) {
+            ctx.refuse("fd " + fd, "file " + target + " of type 0" + Integer.toOctalString(type >> 12),
+                    "not supported yet");
+            return;
+        }
+        RegularFile.Builder file = RegularFile.newBuilder()
+                .setPath(target)
+                .setFlags(info.flags())
+                .setPosition(info.pos())
+                .setMode(mode)
+                .setRdev(((Long) a.get("rdev")).intValue());
+        if (type == S_IFREG) {
+            file.setIdentity(FileIdentity.newBuilder()
+                    .setSize((Long) a.get("size"))
+                    .setMtimeNanos(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS))
+                    .setInode((Long) a.get("ino"))
+                    .setDev((Long) a.get("dev")));
+        }
+        d.setRegular(file);
+    }
+
+    @Override
+    public long restore(RestoreContext ctx, Descriptor d) throws IOException {
+        Injector inj = ctx.injector();
+        RegularFile f = d.getRegular();
+        int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
+        String what = "fd " + d.getFd() + " " + f.getPath();
+        long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, f.getPath()), flags, 0);
+        if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
+            inj.check("lseek " + what, Arch.SYS_LSEEK, fd, f.getPosition(), SEEK_SET);
+        }
+        return fd;
+    }
+}
