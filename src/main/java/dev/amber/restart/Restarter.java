@@ -66,24 +66,19 @@ public final class Restarter {
             timing.mark("prepare");
             RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, leader,
                     pages(arena));
-            try {
-                for (ProcessKind kind : Kinds.ALL) {
-                    kind.restore(ctx);
-                    timing.mark(kind.name());
-                }
-                puppet.dropWorkArea();
-                for (int i = 0; i < ctx.tasks().size(); i++) {
-                    Thread saved = process.getThreads(i);
-                    Injector injector = ctx.tasks().get(i).injector();
-                    injector.finishWith(Regs.fromBytes(saved.getGpRegs().toByteArray()), saved.getBlocked());
-                    injector.close();
-                }
-                puppet.release(ctx.tasks().stream().map(TaskHandle::tracee).toList(),
-                        frozen || process.getStopped());
-            } finally {
-                // Threads made so far die with the puppet (one thread group): killing it kills them.
-                timing.mark("release");
+            for (ProcessKind kind : Kinds.ALL) {
+                kind.restore(ctx);
+                timing.mark(kind.name());
             }
+            puppet.dropWorkArea();
+            for (int i = 0; i < ctx.tasks().size(); i++) {
+                Thread saved = process.getThreads(i);
+                Injector injector = ctx.tasks().get(i).injector();
+                injector.finishWith(Regs.fromBytes(saved.getGpRegs().toByteArray()), saved.getBlocked());
+                injector.close();
+            }
+            puppet.release(ctx.tasks().stream().map(TaskHandle::tracee).toList(), frozen || process.getStopped());
+            timing.mark("release");
         }
     }
 
