@@ -1,6 +1,7 @@
 /*
  * refuse_socket: holds a resource that this milestone cannot save, so checkpoint must refuse and
- * leave it untouched. argv[1]: "udp" (a bound UDP socket, the default) or "eventfd" (count 5).
+ * leave it untouched. argv[1]: "udp" (a bound UDP socket, the default) or "inotify" (a watch on
+ * the cwd with one IN_CREATE event queued).
  * Prints "FD n" before READY. After SIGTERM the resource must still work as before.
  */
 #define _GNU_SOURCE
@@ -8,17 +9,18 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
     test_init(argc, argv);
-    int udp = !(argc > 1 && strcmp(argv[1], "eventfd") == 0);
+    int udp = !(argc > 1 && strcmp(argv[1], "inotify") == 0);
     int fd;
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t alen = sizeof(addr);
@@ -30,8 +32,10 @@ int main(int argc, char **argv)
         /* a datagram waiting in the receive queue */
         CHECK(sendto(fd, "queued", 6, 0, (struct sockaddr *)&addr, sizeof(addr)) == 6, "sendto: %s", strerror(errno));
     } else {
-        fd = eventfd(5, EFD_NONBLOCK);
-        CHECK(fd >= 0, "eventfd: %s", strerror(errno));
+        fd = inotify_init1(IN_NONBLOCK);
+        CHECK(fd >= 0, "inotify_init1: %s", strerror(errno));
+        CHECK(inotify_add_watch(fd, ".", IN_CREATE) >= 0, "inotify_add_watch: %s", strerror(errno));
+        close(creat("made", 0600));
     }
     test_msg("FD %d", fd);
     test_ready();
@@ -48,8 +52,9 @@ int main(int argc, char **argv)
         CHECK(sendto(fd, "again", 5, 0, (struct sockaddr *)&addr, sizeof(addr)) == 5, "sendto: %s", strerror(errno));
         CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 5, "UDP socket does not work: %s", strerror(errno));
     } else {
-        uint64_t v = 0;
-        CHECK(read(fd, &v, 8) == 8 && v == 5, "eventfd count %lu, was 5", (unsigned long)v);
+        union { struct inotify_event e; char b[sizeof(struct inotify_event) + 256]; } ev;
+        ssize_t n = read(fd, &ev, sizeof(ev));
+        CHECK(n > 0 && (ev.e.mask & IN_CREATE) && strcmp(ev.e.name, "made") == 0, "queued inotify event lost (read %zd)", n);
     }
     pass();
 }

@@ -7,7 +7,9 @@ import java.util.Optional;
 /** Every kind of open file Amber can save; one line each. */
 public final class FdKinds {
     public static final List<FdKind> ALL = List.of(
-            new RegularFileKind());
+            new RegularFileKind(),
+            new dev.amber.kind.eventfd.EventfdKind(),
+            new dev.amber.kind.signalfd.SignalfdKind());
 
     private FdKinds() {}
 

@@ -54,15 +54,15 @@ class RefusalTest {
     }
 
     @Test
-    void refuse_socket_eventfd() throws Exception {
-        refused("eventfd", "eventfd");
+    void refuse_socket_inotify() throws Exception {
+        refused("inotify", "inotify");
     }
 
     /** Without the engine the target itself must still pass. */
     @Test
     void refuse_socket_targets_pass_alone() throws Exception {
         Assumptions.assumeTrue(Amber.nocr(), "covered by the refusal tests");
-        for (String kind : List.of("udp", "eventfd")) {
+        for (String kind : List.of("udp", "inotify")) {
             try (Target t = Target.start(tmp.resolve(kind), "refuse_socket", kind)) {
                 t.awaitReady();
                 t.sigterm();
