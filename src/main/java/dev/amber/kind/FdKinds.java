@@ -8,6 +8,7 @@ import java.util.Optional;
 public final class FdKinds {
     public static final List<FdKind> ALL = List.of(
             new RegularFileKind(),
+            new dev.amber.kind.memfd.MemfdKind(),
             new dev.amber.kind.timerfd.TimerfdKind(),
             new dev.amber.kind.epoll.EpollKind(),
             new dev.amber.kind.eventfd.EventfdKind(),

@@ -5,6 +5,8 @@ import dev.amber.kind.cpu.CpuKind;
 import dev.amber.kind.creds.CredentialsKind;
 import dev.amber.kind.file.FileKind;
 import dev.amber.kind.fs.FsKind;
+import dev.amber.kind.memfd.MemfdEarlyKind;
+import dev.amber.kind.memfd.MemfdLateKind;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.kind.memory.MmBoundsKind;
 import dev.amber.kind.ns.NamespaceKind;
@@ -16,19 +18,22 @@ import dev.amber.kind.timer.ITimerKind;
 import java.util.List;
 
 /**
- * Every kind, in the order a restart applies them: memory first (later kinds need their
- * memory), the mm bounds once the puppet's own executable is unmapped, files and directories
- * before anything that drops privileges, credentials late, and the attributes that a
+ * Every kind, in the order a restart applies them: memfds before memory (a mapping of a memfd
+ * maps the memfd that the descriptors share) and their last seals after the descriptors, memory
+ * first otherwise (later kinds need their memory), the mm bounds once the puppet's own
+ * executable is unmapped, files and directories before anything that drops privileges, credentials late, and the attributes that a
  * credential change resets after them; interval timers last, so they do not run during the
  * restore.
  */
 public final class Kinds {
     public static final List<ProcessKind> ALL = List.of(
             new NamespaceKind(),
+            new MemfdEarlyKind(),
             new MemoryKind(),
             new MmBoundsKind(),
             new ThreadsKind(),
             new FileKind(),
+            new MemfdLateKind(),
             new FsKind(),
             new SessionKind(),
             new SignalKind(),

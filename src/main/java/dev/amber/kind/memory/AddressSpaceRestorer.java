@@ -4,6 +4,7 @@ import dev.amber.image.proto.Memory;
 import dev.amber.image.proto.Vma;
 import dev.amber.image.proto.VmaKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.memfd.MemfdEarlyKind;
 import dev.amber.proc.Maps;
 import dev.amber.proc.MapsEntry;
 import dev.amber.sys.Arch;
@@ -42,7 +43,7 @@ final class AddressSpaceRestorer {
     void restore() throws IOException {
         moveVdso();
         List<Vma> mapped = memory.getVmasList().stream().filter(v -> switch (v.getKind()) {
-            case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED -> true;
+            case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED, MEMFD -> true;
             default -> false;
         }).toList();
         for (Vma v : mapped) {
@@ -110,6 +111,11 @@ final class AddressSpaceRestorer {
         String what = describe(v);
         if (v.getKind() == VmaKind.ANON_PRIVATE || v.getKind() == VmaKind.ANON_SHARED) {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags | MAP_ANONYMOUS, -1, 0);
+            return;
+        }
+        if (v.getKind() == VmaKind.MEMFD) {   // the same memfd the descriptors get, made by kind.memfd
+            int fd = MemfdEarlyKind.temporaryFd(ctx.process(), v.getFileIdentity().getInode());
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
             return;
         }
         boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;

@@ -79,7 +79,7 @@ public final class MemoryKind implements ProcessKind {
             return true;
         }
         return switch (kind) {
-            case ANON_PRIVATE, FILE_PRIVATE -> s.anonymousKb() + s.swapKb() > 0;
+            case ANON_PRIVATE, FILE_PRIVATE, MEMFD -> s.anonymousKb() + s.swapKb() > 0;
             case ANON_SHARED -> s.rssKb() + s.swapKb() > 0;
             default -> false;
         };

@@ -23,10 +23,10 @@ final class PageScanner {
     /** Adds the runs of pages to save to {@code vma}; their file offsets start at {@code offset}. Returns the new end offset. */
     static long scan(PagemapReader pagemap, Vma.Builder vma, long offset) throws IOException {
         VmaKind kind = vma.getKind();
-        if (kind != VmaKind.ANON_PRIVATE && kind != VmaKind.ANON_SHARED && kind != VmaKind.FILE_PRIVATE) {
+        boolean fileBacked = privateFile(vma);
+        if (kind != VmaKind.ANON_PRIVATE && kind != VmaKind.ANON_SHARED && !fileBacked) {
             return offset;
         }
-        boolean fileBacked = kind == VmaKind.FILE_PRIVATE;
         long runStart = -1;
         long runPages = 0;
         for (long addr = vma.getStart(); addr < vma.getEnd(); addr += (long) BATCH * Arch.PAGE_SIZE) {
@@ -57,6 +57,7 @@ final class PageScanner {
         long mask = switch (vma.getKind()) {
             case ANON_PRIVATE -> PagemapScan.PAGE_IS_PFNZERO;
             case FILE_PRIVATE -> PagemapScan.PAGE_IS_PFNZERO | PagemapScan.PAGE_IS_FILE;
+            case MEMFD -> privateFile(vma) ? PagemapScan.PAGE_IS_PFNZERO | PagemapScan.PAGE_IS_FILE : -1;
             case ANON_SHARED -> 0;
             default -> -1;
         };
@@ -68,6 +69,11 @@ final class PageScanner {
             offset = close(vma, run[0], (run[1] - run[0]) / Arch.PAGE_SIZE, offset);
         }
         return offset;
+    }
+
+    /** A private mapping of a file or memfd: its pages copied on write are the ones to save. */
+    private static boolean privateFile(Vma.Builder vma) {
+        return vma.getKind() == VmaKind.FILE_PRIVATE || vma.getKind() == VmaKind.MEMFD && !vma.getShared();
     }
 
     private static long close(Vma.Builder vma, long start, long pages, long offset) {

@@ -64,9 +64,13 @@ final class VmaClassifier {
             ctx.refuse(where, "SysV shared memory " + path.split(" ")[0], "not supported yet");
             return Optional.empty();
         }
-        if (path.startsWith("/memfd:")) {
-            ctx.refuse(where, "memfd mapping " + m.pathWithoutDeleted(), "not supported yet");
-            return Optional.empty();
+        if (path.startsWith("/memfd:") && m.deleted()) {
+            if (smaps != null && smaps.vmFlags().contains("ht")) {
+                ctx.refuse(where, "hugetlb memfd mapping " + m.pathWithoutDeleted(), "not supported");
+                return Optional.empty();
+            }
+            // The memfd itself is saved by kind.memfd, found again by its inode.
+            return Optional.of(v.setKind(VmaKind.MEMFD).setFileIdentity(FileIdentity.newBuilder().setInode(m.inode())));
         }
         if (path.startsWith("[")) {
             ctx.refuse(where, "special mapping " + path, "not supported");

@@ -1,0 +1,82 @@
+package dev.amber.kind.memfd;
+
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.Memfd;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.FdKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.proc.FdInfo;
+import dev.amber.sys.Arch;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A descriptor of a memfd ({@code /memfd:NAME (deleted)}): its open flags and offset here, the
+ * memfd itself (name, size, seals, contents) in the first record of its inode. At restart the
+ * memfd already exists ({@link MemfdEarlyKind}); each descriptor reopens it through
+ * {@code /proc/self/fd}, which gives a new open file description of the same memfd with the saved
+ * access mode and status flags, as the process's own reopen through /proc would have.
+ */
+public final class MemfdKind implements FdKind {
+    private static final long TMPFS_MAGIC = 0x01021994L, HUGETLBFS_MAGIC = 0x958458f6L;
+    private static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
+            O_CLOEXEC = 02000000, O_PATH = 010000000;
+    private static final int AT_FDCWD = -100, SEEK_SET = 0;
+    private static final int SYS_FSTATFS = 138;   // x86-64, which Arch does not list yet
+
+    @Override
+    public Descriptor.KindCase kindCase() {
+        return Descriptor.KindCase.MEMFD;
+    }
+
+    @Override
+    public boolean handles(String target) {
+        return MemfdFile.isMemfd(target);
+    }
+
+    @Override
+    public void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException {
+        String name = MemfdFile.name(target);
+        String kind = "memfd " + name;
+        Injector inj = ctx.injector();
+        inj.check("fstatfs fd " + fd, SYS_FSTATFS, fd, inj.scratch());
+        long type = inj.getLong(0) & 0xffffffffL;
+        if (type != TMPFS_MAGIC) {
+            ctx.refuse("fd " + fd, type == HUGETLBFS_MAGIC ? "hugetlb " + kind : kind,
+                    String.format("not supported (filesystem magic 0x%x, expected tmpfs 0x%x)", type, TMPFS_MAGIC));
+            return;
+        }
+        Memfd earlier = MemfdEarlyKind.memfds(ctx.process()).stream()
+                .filter(m -> m.getInode() == info.ino()).findFirst().orElse(null);
+        Memfd.Builder m;
+        if (earlier != null) {
+            m = earlier.toBuilder().clearContents();   // reopened: the memfd is saved once
+        } else {
+            Path file = Path.of("/proc/" + ctx.pid() + "/fd/" + fd);
+            long held = MemfdFile.held(MemfdEarlyKind.memfds(ctx.process()));
+            long size = MemfdFile.size(file);
+            if (held + size > MemfdFile.MAX_BYTES) {
+                ctx.refuse("fd " + fd, kind, MemfdEarlyKind.tooLarge(size, held));
+                return;
+            }
+            m = MemfdFile.read(file, name);
+        }
+        d.setMemfd(m.setFlags(info.flags()).setPosition(info.pos()));
+    }
+
+    @Override
+    public long restore(RestoreContext ctx, Descriptor d) throws IOException {
+        Injector inj = ctx.injector();
+        Memfd m = d.getMemfd();
+        int temporary = MemfdEarlyKind.temporaryFd(ctx.process(), m.getInode());
+        int flags = m.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC) | O_NOCTTY;
+        String what = "fd " + d.getFd() + " memfd " + m.getName();
+        long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD,
+                inj.putString(0, "/proc/self/fd/" + temporary), flags, 0);
+        if (m.getPosition() != 0 && (m.getFlags() & O_PATH) == 0) {
+            inj.check("lseek " + what, Arch.SYS_LSEEK, fd, m.getPosition(), SEEK_SET);
+        }
+        return fd;
+    }
+}
