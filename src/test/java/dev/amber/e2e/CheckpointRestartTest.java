@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
@@ -60,12 +61,19 @@ class CheckpointRestartTest {
 
     /** writing: the target keeps writing to its files, so fd offsets are not compared. */
     static void assertSame(ProcSnapshot before, Target t, boolean writing) throws IOException {
-        // A restored task first re-enters the call it was in (sigsuspend sets its temporary mask
-        // only then): compare until equal, for a short while, and report the last difference.
+        UnaryOperator<ProcSnapshot> view = writing ? ProcSnapshot::withoutPositions : UnaryOperator.identity();
+        assertSame(view.apply(before), t, view);
+    }
+
+    /**
+     * {@code before} as seen through {@code view} equals the restored process's snapshot seen the
+     * same way. A restored task first re-enters the call it was in (sigsuspend sets its temporary
+     * mask only then): compare until equal, for a short while, and report the last difference.
+     */
+    static void assertSame(ProcSnapshot before, Target t, UnaryOperator<ProcSnapshot> view) throws IOException {
         String diff = "";
         for (int attempt = 0; attempt < 40; attempt++) {
-            diff = writing ? before.withoutPositions().diff(t.snapshot().withoutPositions())
-                    : before.diff(t.snapshot());
+            diff = before.diff(view.apply(t.snapshot()));
             if (diff.isEmpty()) {
                 break;
             }

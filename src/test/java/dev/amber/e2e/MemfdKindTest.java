@@ -45,7 +45,7 @@ class MemfdKindTest {
                 t.checkpointKill(image);
                 t.restart(image);
             }
-            assertEquals("", before.diff(masked(t.snapshot())), "/proc of pid " + t.pid + " differs after restart");
+            CheckpointRestartTest.assertSame(before, t, MemfdKindTest::masked);
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
         }

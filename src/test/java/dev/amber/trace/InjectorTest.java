@@ -17,6 +17,11 @@ class InjectorTest {
     void injectsCallsAndPutsTheTaskBack() throws Exception {
         int pid = new Spawn("/bin/sleep", List.of("sleep", "30")).input(0, "/dev/null").start();
         try (Tracer tracer = new Tracer()) {
+            // posix_spawn returns once the child has called execve, before the new image is all
+            // mapped: wait until sleep is asleep in its nanosleep.
+            for (int i = 0; i < 500 && !Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") S "); i++) {
+                Thread.sleep(2);
+            }
             String mapsBefore = Files.readString(Path.of("/proc/" + pid + "/maps"));
             tracer.call(() -> {
                 Tracee t = Tracee.seize(pid, 0);
