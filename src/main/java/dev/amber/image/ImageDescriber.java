@@ -133,6 +133,21 @@ public final class ImageDescriber {
         return ids.isEmpty() ? "-" : ids.stream().map(String::valueOf).collect(Collectors.joining("/"));
     }
 
+    /** A one-line summary of a descriptor that is not a plain file; a kind not listed shows "-". */
+    private static String details(Descriptor d) {
+        return switch (d.getKindCase()) {
+            case EVENTFD -> "count " + Long.toUnsignedString(d.getEventfd().getCount())
+                    + (d.getEventfd().getSemaphore() ? ", semaphore" : "");
+            case SIGNALFD -> "mask 0x" + Long.toHexString(d.getSignalfd().getMask());
+            case TIMERFD -> String.format("clock %d, next in %d ns, every %d ns, %d unread", d.getTimerfd().getClockid(),
+                    d.getTimerfd().getValueNanos(), d.getTimerfd().getIntervalNanos(), d.getTimerfd().getTicks());
+            case EPOLL -> d.getEpoll().getWatchesCount() + " watches: fds " + d.getEpoll().getWatchesList().stream()
+                    .map(w -> Integer.toString(w.getFd())).collect(Collectors.joining(","));
+            case MEMFD -> "memfd:" + d.getMemfd().getName() + ", " + d.getMemfd().getSize() + " bytes";
+            default -> "-";
+        };
+    }
+
     private static void descriptors(StringBuilder out, List<Descriptor> descriptors) {
         out.append("  descriptors: ").append(descriptors.size()).append('\n');
         TextTable table = new TextTable("FD", "KIND", "FLAGS", "OFFSET", "PATH").right(0, 3);
@@ -146,9 +161,8 @@ public final class ImageDescriber {
                 table.row(d.getFd(), "file", OpenFlags.describe(f.getFlags()) + cloexec, f.getPosition(),
                         f.getPath());
             } else {
-                // Kinds added to the oneof later show by name until they get a line of their own here.
                 table.row(d.getFd(), d.getKindCase().name().toLowerCase(), cloexec.isEmpty() ? "-"
-                        : "cloexec", "-", "-");
+                        : "cloexec", "-", details(d));
             }
         }
         if (!descriptors.isEmpty()) {
