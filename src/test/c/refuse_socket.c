@@ -1,7 +1,8 @@
 /*
  * refuse_socket: holds a resource that this milestone cannot save, so checkpoint must refuse and
- * leave it untouched. argv[1]: "udp" (a bound UDP socket, the default) or "inotify" (a watch on
- * the cwd with one IN_CREATE event queued).
+ * leave it untouched. argv[1]: "tcp" (an established TCP connection over loopback to its own
+ * listener, both ends kept, data queued; the default) or "inotify" (a watch on the cwd with one
+ * IN_CREATE event queued).
  * Prints "FD n" before READY. After SIGTERM the resource must still work as before.
  */
 #define _GNU_SOURCE
@@ -20,17 +21,24 @@
 int main(int argc, char **argv)
 {
     test_init(argc, argv);
-    int udp = !(argc > 1 && strcmp(argv[1], "inotify") == 0);
-    int fd;
+    int tcp = !(argc > 1 && strcmp(argv[1], "inotify") == 0);
+    int fd, peer = -1;
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t alen = sizeof(addr);
-    if (udp) {
-        fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (tcp) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(l >= 0, "socket: %s", strerror(errno));
+        CHECK(bind(l, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind: %s", strerror(errno));
+        CHECK(listen(l, 1) == 0, "listen: %s", strerror(errno));
+        CHECK(getsockname(l, (struct sockaddr *)&addr, &alen) == 0, "getsockname: %s", strerror(errno));
+        fd = socket(AF_INET, SOCK_STREAM, 0);
         CHECK(fd >= 0, "socket: %s", strerror(errno));
-        CHECK(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0, "bind: %s", strerror(errno));
-        CHECK(getsockname(fd, (struct sockaddr *)&addr, &alen) == 0, "getsockname: %s", strerror(errno));
-        /* a datagram waiting in the receive queue */
-        CHECK(sendto(fd, "queued", 6, 0, (struct sockaddr *)&addr, sizeof(addr)) == 6, "sendto: %s", strerror(errno));
+        CHECK(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0, "connect: %s", strerror(errno));
+        peer = accept(l, NULL, NULL);
+        CHECK(peer >= 0, "accept: %s", strerror(errno));
+        close(l);
+        /* data waiting in the accepted end's receive queue */
+        CHECK(write(fd, "queued", 6) == 6, "write: %s", strerror(errno));
     } else {
         fd = inotify_init1(IN_NONBLOCK);
         CHECK(fd >= 0, "inotify_init1: %s", strerror(errno));
@@ -41,16 +49,15 @@ int main(int argc, char **argv)
     test_ready();
     test_waitsig();
 
-    if (udp) {
+    if (tcp) {
         struct sockaddr_in now;
         socklen_t nlen = sizeof(now);
-        CHECK(getsockname(fd, (struct sockaddr *)&now, &nlen) == 0 && now.sin_port == addr.sin_port,
-              "UDP socket lost its address");
+        CHECK(getpeername(fd, (struct sockaddr *)&now, &nlen) == 0 && now.sin_port == addr.sin_port,
+              "TCP connection lost its peer");
         char buf[16] = "";
-        CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 6 && memcmp(buf, "queued", 6) == 0,
-              "queued datagram lost");
-        CHECK(sendto(fd, "again", 5, 0, (struct sockaddr *)&addr, sizeof(addr)) == 5, "sendto: %s", strerror(errno));
-        CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == 5, "UDP socket does not work: %s", strerror(errno));
+        CHECK(recv(peer, buf, sizeof(buf), MSG_DONTWAIT) == 6 && memcmp(buf, "queued", 6) == 0, "queued data lost");
+        CHECK(write(peer, "again", 5) == 5, "write: %s", strerror(errno));
+        CHECK(recv(fd, buf, sizeof(buf), 0) == 5, "TCP connection does not work: %s", strerror(errno));
     } else {
         union { struct inotify_event e; char b[sizeof(struct inotify_event) + 256]; } ev;
         ssize_t n = read(fd, &ev, sizeof(ev));

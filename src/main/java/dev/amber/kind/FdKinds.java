@@ -12,7 +12,8 @@ public final class FdKinds {
             new dev.amber.kind.timerfd.TimerfdKind(),
             new dev.amber.kind.epoll.EpollKind(),
             new dev.amber.kind.eventfd.EventfdKind(),
-            new dev.amber.kind.signalfd.SignalfdKind());
+            new dev.amber.kind.signalfd.SignalfdKind(),
+            new dev.amber.kind.inet.InetSocketKind());
 
     private FdKinds() {}
 

@@ -49,8 +49,8 @@ class RefusalTest {
     }
 
     @Test
-    void refuse_socket_udp() throws Exception {
-        refused("udp", "socket");
+    void refuse_socket_tcp() throws Exception {
+        refused("tcp", "socket");
     }
 
     @Test
@@ -62,7 +62,7 @@ class RefusalTest {
     @Test
     void refuse_socket_targets_pass_alone() throws Exception {
         Assumptions.assumeTrue(Amber.nocr(), "covered by the refusal tests");
-        for (String kind : List.of("udp", "inotify")) {
+        for (String kind : List.of("tcp", "inotify")) {
             try (Target t = Target.start(tmp.resolve(kind), "refuse_socket", kind)) {
                 t.awaitReady();
                 t.sigterm();

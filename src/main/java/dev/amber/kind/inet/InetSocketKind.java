@@ -1,0 +1,166 @@
+package dev.amber.kind.inet;
+
+import static dev.amber.kind.inet.SocketOptions.AF_INET;
+import static dev.amber.kind.inet.SocketOptions.AF_INET6;
+import static dev.amber.kind.inet.SocketOptions.IPPROTO_TCP;
+import static dev.amber.kind.inet.SocketOptions.SOL_SOCKET;
+
+import com.google.protobuf.ByteString;
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.InetSocket;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.FdKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.proc.FdInfo;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Optional;
+
+/**
+ * Inet sockets that carry no connection state: TCP listeners, TCP sockets never connected
+ * (maybe bound), and UDP sockets (bound, connected, or neither), IPv4 and IPv6. Every other
+ * socket (established TCP, unix, raw, netlink…) is refused in the words the descriptor table
+ * used before this kind existed.
+ *
+ * <p>Everything is asked of the stopped process itself with injected calls: SO_DOMAIN, SO_TYPE
+ * and SO_PROTOCOL say what the socket is; TCP_INFO gives a TCP socket's state, and for a
+ * listener its backlog ({@code tcpi_sacked} = sk_max_ack_backlog, which /proc/net/tcp does not
+ * show) and the connections waiting in its accept queue ({@code tcpi_unacked} = sk_ack_backlog);
+ * getsockname and getpeername the addresses; {@link SocketOptions} the options.
+ *
+ * <p>Restored with socket, the options (SO_REUSEADDR and IPV6_V6ONLY must precede bind), bind
+ * to the saved address and port, then listen or connect. What cannot come back is refused at
+ * checkpoint: connections a listener has not accepted yet, datagrams queued in a UDP socket.
+ */
+public final class InetSocketKind implements FdKind {
+    // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+    private static final int SYS_SOCKET = 41, SYS_CONNECT = 42, SYS_BIND = 49, SYS_LISTEN = 50,
+            SYS_GETSOCKNAME = 51, SYS_GETPEERNAME = 52;
+    private static final int SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, TCP_INFO = 11;
+    private static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_UDP = 17;
+    private static final int TCP_CLOSE = 7, TCP_LISTEN = 10;
+    private static final int O_NONBLOCK = 04000, ENOTCONN = 107, EADDRINUSE = 98;
+    /** Big enough for a sockaddr_in6 (28 bytes). */
+    private static final int SOCKADDR_SIZE = 128;
+
+    @Override
+    public Descriptor.KindCase kindCase() {
+        return Descriptor.KindCase.INET;
+    }
+
+    /** Any socket: what it is can only be asked of the process (see {@link #dump}). */
+    @Override
+    public boolean handles(String target) {
+        return target.startsWith("socket:[");
+    }
+
+    @Override
+    public void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException {
+        Injector inj = ctx.injector();
+        long inode = Long.parseLong(target.substring("socket:[".length(), target.length() - 1));
+        String what = "fd " + fd + " " + target;
+        int family = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_DOMAIN, "getsockopt(SO_DOMAIN) " + what);
+        int type = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_TYPE, "getsockopt(SO_TYPE) " + what);
+        int protocol = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_PROTOCOL, "getsockopt(SO_PROTOCOL) " + what);
+        boolean tcp = type == SOCK_STREAM && protocol == IPPROTO_TCP, udp = type == SOCK_DGRAM && protocol == IPPROTO_UDP;
+        if ((family != AF_INET && family != AF_INET6) || !(tcp || udp)) {
+            refuseOther(ctx, fd, inode);
+            return;
+        }
+        InetSocket.Builder s = InetSocket.newBuilder().setFamily(family).setType(type).setProtocol(protocol)
+                .setFlags(info.flags());
+        if (tcp) {
+            ByteBuffer tcpInfo = ByteBuffer.wrap(SocketOptions.get(inj, fd, IPPROTO_TCP, TCP_INFO, 232,
+                    "getsockopt(TCP_INFO) " + what)).order(ByteOrder.LITTLE_ENDIAN);
+            int state = tcpInfo.get(0);
+            if (state != TCP_LISTEN && state != TCP_CLOSE) {
+                refuseOther(ctx, fd, inode);
+                return;
+            }
+            if (state == TCP_LISTEN) {
+                int queued = tcpInfo.getInt(24), backlog = tcpInfo.getInt(28);  // tcpi_unacked, tcpi_sacked
+                if (queued != 0) {
+                    ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", queued
+                            + " connection(s) waiting to be accepted: not supported yet (accept them first)");
+                    return;
+                }
+                s.setListening(true).setBacklog(backlog);
+            }
+        } else {
+            Optional<SocketTable.Row> row = SocketTable.find(ctx.pid(), inode);
+            if (row.isPresent() && row.get().rxQueue() != 0) {
+                ctx.refuse("fd " + fd, "socket (" + row.get().describe() + ")", "datagrams queued ("
+                        + row.get().rxQueue() + " bytes of receive buffer): not supported yet");
+                return;
+            }
+        }
+        s.setLocal(ByteString.copyFrom(address(inj, SYS_GETSOCKNAME, fd, "getsockname " + what)));
+        long peer = peerAddress(inj, fd, what);
+        if (peer > 0) {
+            s.setPeer(ByteString.copyFrom(inj.get(0, (int) peer)));
+        }
+        s.addAllOptions(SocketOptions.read(inj, fd, family, protocol, what));
+        d.setInet(s);
+    }
+
+    /** The refusal sockets had before this kind: the table's description, "not supported yet". */
+    private static void refuseOther(DumpContext ctx, int fd, long inode) {
+        ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", "not supported yet");
+    }
+
+    /** getsockname or getpeername into scratch offset 0; the sockaddr's bytes. */
+    private static byte[] address(Injector inj, int nr, long fd, String name) throws IOException {
+        inj.put(SocketOptions.LENGTH_AT, le(SOCKADDR_SIZE));
+        inj.check(name, nr, fd, inj.scratch(), inj.scratch() + SocketOptions.LENGTH_AT);
+        return inj.get(0, Math.min(SOCKADDR_SIZE, ByteBuffer.wrap(inj.get(SocketOptions.LENGTH_AT, 4))
+                .order(ByteOrder.LITTLE_ENDIAN).getInt()));
+    }
+
+    /** getpeername: the length of the sockaddr left at scratch offset 0, or 0 when not connected. */
+    private static long peerAddress(Injector inj, long fd, String what) throws IOException {
+        inj.put(SocketOptions.LENGTH_AT, le(SOCKADDR_SIZE));
+        long r = inj.call(SYS_GETPEERNAME, fd, inj.scratch(), inj.scratch() + SocketOptions.LENGTH_AT);
+        if (r == -ENOTCONN) {
+            return 0;
+        }
+        dev.amber.sys.ErrnoException.check(r, "getpeername " + what, "in pid " + inj.tracee().tid());
+        return Math.min(SOCKADDR_SIZE, ByteBuffer.wrap(inj.get(SocketOptions.LENGTH_AT, 4))
+                .order(ByteOrder.LITTLE_ENDIAN).getInt());
+    }
+
+    @Override
+    public long restore(RestoreContext ctx, Descriptor d) throws IOException {
+        Injector inj = ctx.injector();
+        InetSocket s = d.getInet();
+        String name = Sockaddr.describe(s.getProtocol() == IPPROTO_TCP ? "tcp" : "udp", s.getLocal().toByteArray());
+        String what = "fd " + d.getFd() + " " + name;
+        long fd = inj.check("socket " + what, SYS_SOCKET, s.getFamily(), s.getType() | (s.getFlags() & O_NONBLOCK),
+                s.getProtocol());
+        SocketOptions.write(inj, fd, s.getOptionsList(), what);
+        byte[] local = s.getLocal().toByteArray();
+        if (Sockaddr.port(local) != 0) {
+            long r = inj.call(SYS_BIND, fd, inj.put(0, local), local.length);
+            if (r == -EADDRINUSE) {
+                throw new IOException("pid " + ctx.pid() + " " + what + ": bind: address " + Sockaddr.address(local)
+                        + " port " + Sockaddr.port(local) + " is in use on this host: stop what holds it (ss -anp"
+                        + " 'sport = :" + Sockaddr.port(local) + "'), then restart again");
+            }
+            dev.amber.sys.ErrnoException.check(r, "bind " + what, "in pid " + ctx.pid());
+        }
+        if (s.getListening()) {
+            inj.check("listen(" + s.getBacklog() + ") " + what, SYS_LISTEN, fd, s.getBacklog());
+        }
+        if (!s.getPeer().isEmpty()) {
+            byte[] peer = s.getPeer().toByteArray();
+            inj.check("connect to " + Sockaddr.address(peer) + ":" + Sockaddr.port(peer) + " " + what, SYS_CONNECT, fd,
+                    inj.put(0, peer), peer.length);
+        }
+        return fd;
+    }
+
+    private static byte[] le(int v) {
+        return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
+    }
+}
