@@ -120,11 +120,13 @@ class KindsTest {
     }
 
     @Test
-    void posixTimersAreRefused() throws Exception {
+    void posixTimersAreSaved() throws Exception {
         try (Tracer tracer = new Tracer(); KindsProgram p = KindsProgram.start("timer")) {
             var d = KindsHarness.dump(tracer, p.pid(), List.of(new ITimerKind()));
-            assertEquals(List.of("pid " + p.pid() + " timer 0: POSIX timer (timer_create): not supported yet"),
-                    d.refusals().stream().map(Refusal::toString).toList());
+            assertEquals(List.of(), d.refusals().stream().map(Refusal::toString).toList());
+            assertEquals(1, d.process().getPosixTimersCount());
+            var t = d.process().getPosixTimers(0);   // id 0, CLOCK_MONOTONIC, SIGEV_NONE, disarmed
+            assertEquals(List.of(0, 1, 1, 0L), List.of(t.getId(), t.getClockid(), t.getNotify(), t.getValueNanos()));
             assertTrue(p.terminate().endsWith("PASS\n"));
         }
     }

@@ -1,6 +1,7 @@
 package dev.amber.kind.file;
 
 import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.FdOwner;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.FdKind;
 import dev.amber.kind.FdKinds;
@@ -11,6 +12,8 @@ import dev.amber.proc.Fds;
 import dev.amber.sys.Arch;
 import dev.amber.trace.Injector;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,10 +27,13 @@ import java.util.Map;
  * {@code /proc/PID/fd} link; one that shares its open file description with a lower descriptor
  * (dup'ed, inherited) is saved as a reference to it and restored with dup3, so that the two
  * share one offset and one set of status flags again. fdinfo's {@code flags} shows O_CLOEXEC when
- * the descriptor has FD_CLOEXEC.
+ * the descriptor has FD_CLOEXEC. Signal-driven I/O (owner, signal, O_ASYNC) belongs to the open
+ * file description whatever its kind, so the table saves and restores it too.
  */
 public final class FileKind implements ProcessKind {
     private static final int O_CLOEXEC = 02000000, F_SETFD = 2, FD_CLOEXEC = 1, KCMP_FILE = 0;
+    private static final int O_ASYNC = 020000, O_PATH = 010000000, F_GETFL = 3, F_SETFL = 4, F_SETSIG = 10,
+            F_GETSIG = 11, F_SETOWN_EX = 15, F_GETOWN_EX = 16;
 
     @Override
     public String name() {
@@ -59,8 +65,50 @@ public final class FileKind implements ProcessKind {
             kind.dump(ctx, fd, target, info, d);
             if (ctx.refusals().size() == before) {
                 saved.add(new long[] {fd, inode});
+                if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
+                    FdOwner owner = owner(ctx.injector(), fd, info.flags());
+                    if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
+                        d.setOwner(owner);
+                    }
+                }
                 ctx.process().addDescriptors(d);
             }
+        }
+    }
+
+    /**
+     * F_GETOWN_EX fills {@code struct f_owner_ex {int type; pid_t pid;}}, ids as the process sees
+     * them. O_ASYNC stays in the flags only of files with a fasync method (pipes, sockets, ttys,
+     * /dev/random…): on 6.18 F_SETFL drops it on eventfd, timerfd, signalfd, epoll and regular files.
+     */
+    private static FdOwner owner(Injector inj, int fd, int flags) throws IOException {
+        inj.check("fcntl(F_GETOWN_EX) fd " + fd, Arch.SYS_FCNTL, fd, F_GETOWN_EX, inj.scratch());
+        ByteBuffer b = ByteBuffer.wrap(inj.get(0, 8)).order(ByteOrder.LITTLE_ENDIAN);
+        int signal = (int) inj.check("fcntl(F_GETSIG) fd " + fd, Arch.SYS_FCNTL, fd, F_GETSIG);
+        return FdOwner.newBuilder().setType(b.getInt(0)).setId(b.getInt(4)).setSignal(signal)
+                .setAsync((flags & O_ASYNC) != 0).build();
+    }
+
+    /**
+     * After the descriptor is in place. open(2) keeps O_ASYNC in the flags without calling the
+     * file's fasync (no SIGIO would come), and F_SETFL only calls it when the bit changes: clear,
+     * then set.
+     */
+    private static void restoreOwner(Injector inj, int fd, FdOwner o) throws IOException {
+        String what = " fd " + fd;
+        if (o.getSignal() != 0) {
+            inj.check("fcntl(F_SETSIG, " + o.getSignal() + ")" + what, Arch.SYS_FCNTL, fd, F_SETSIG, o.getSignal());
+        }
+        if (o.getId() != 0) {
+            byte[] owner = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(o.getType()).putInt(o.getId())
+                    .array();
+            inj.check("fcntl(F_SETOWN_EX, type " + o.getType() + ", id " + o.getId() + ")" + what, Arch.SYS_FCNTL, fd,
+                    F_SETOWN_EX, inj.put(0, owner));
+        }
+        if (o.getAsync()) {
+            long flags = inj.check("fcntl(F_GETFL)" + what, Arch.SYS_FCNTL, fd, F_GETFL);
+            inj.check("fcntl(F_SETFL)" + what, Arch.SYS_FCNTL, fd, F_SETFL, flags & ~O_ASYNC);
+            inj.check("fcntl(F_SETFL, O_ASYNC)" + what, Arch.SYS_FCNTL, fd, F_SETFL, flags | O_ASYNC);
         }
     }
 
@@ -107,6 +155,9 @@ public final class FileKind implements ProcessKind {
             }
             if (d.getCloexec()) {
                 inj.check("fcntl(F_SETFD) fd " + d.getFd(), Arch.SYS_FCNTL, d.getFd(), F_SETFD, FD_CLOEXEC);
+            }
+            if (d.hasOwner()) {
+                restoreOwner(inj, d.getFd(), d.getOwner());
             }
         }
     }

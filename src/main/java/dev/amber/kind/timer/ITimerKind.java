@@ -24,13 +24,16 @@ import java.util.List;
  * ITIMER_REAL keeps counting while the process is checkpointed; the restored one fires after the
  * remaining time saved, not the time since. The kernel adds one tick (4 ms at HZ 250) to a
  * CPU-time timer it arms so it never fires early, and getitimer reports that tick: each
- * checkpoint/restart of an armed ITIMER_VIRTUAL or ITIMER_PROF lengthens it by one tick. POSIX timers (timer_create) are refused for now:
- * {@link PosixTimers}.
+ * checkpoint/restart of an armed ITIMER_VIRTUAL or ITIMER_PROF lengthens it by one tick. POSIX
+ * timers (timer_create) are saved and restored here too, after the interval timers
+ * ({@link PosixTimerKind}): this kind runs last, after signals and threads, which their signals
+ * and SIGEV_THREAD_ID targets need.
  */
 public final class ITimerKind implements ProcessKind {
     static final int ITIMER_REAL = 0, ITIMER_VIRTUAL = 1, ITIMER_PROF = 2;
     private static final int SIZE = 32, OLD_AT = 0, NEW_AT = SIZE;
     private static final long MICROS = 1_000_000;
+    private final PosixTimerKind posixTimers = new PosixTimerKind();
 
     @Override
     public String name() {
@@ -39,12 +42,10 @@ public final class ITimerKind implements ProcessKind {
 
     @Override
     public void dump(DumpContext ctx) throws IOException {
-        for (int id : PosixTimers.ids(ctx.pid())) {
-            ctx.refuse("timer " + id, "POSIX timer (timer_create)", "not supported yet");
-        }
         for (int which : List.of(ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF)) {
             ctx.process().addItimers(read(ctx.injector(), which));
         }
+        posixTimers.dump(ctx);
     }
 
     @Override
@@ -55,6 +56,7 @@ public final class ITimerKind implements ProcessKind {
                 write(ctx.injector(), timer);
             }
         }
+        posixTimers.restore(ctx);
     }
 
     static Timer read(Injector injector, int which) throws IOException {
