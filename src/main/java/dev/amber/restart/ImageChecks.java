@@ -41,7 +41,14 @@ final class ImageChecks {
             }
         }
         for (var d : p.getDescriptorsList()) {
-            if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()))) {
+            if (d.getRegular().getDeleted()) {
+                Path dir = Path.of(d.getRegular().getPath()).getParent();
+                if (!Files.isDirectory(dir)) {
+                    throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": deleted file "
+                            + d.getRegular().getPath() + ": its directory " + dir
+                            + " does not exist: create it, then restart");
+                }
+            } else if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()))) {
                 throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
                         + " does not exist: restore the file, then restart");
             }

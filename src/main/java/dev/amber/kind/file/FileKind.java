@@ -7,6 +7,7 @@ import dev.amber.kind.FdKind;
 import dev.amber.kind.FdKinds;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.lock.FileLocks;
 import dev.amber.proc.FdInfo;
 import dev.amber.proc.Fds;
 import dev.amber.sys.Arch;
@@ -63,6 +64,7 @@ public final class FileKind implements ProcessKind {
             Descriptor.Builder d = Descriptor.newBuilder().setFd(fd).setCloexec(cloexec);
             int before = ctx.refusals().size();
             kind.dump(ctx, fd, target, info, d);
+            FileLocks.dump(ctx, fd, target, info, d);
             if (ctx.refusals().size() == before) {
                 saved.add(new long[] {fd, inode});
                 if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
@@ -160,5 +162,6 @@ public final class FileKind implements ProcessKind {
                 restoreOwner(inj, d.getFd(), d.getOwner());
             }
         }
+        FileLocks.restore(ctx);   // after every descriptor: closing any of a file drops its POSIX locks
     }
 }

@@ -39,7 +39,7 @@ public final class RegularFileKind implements FdKind {
 
     @Override
     public boolean handles(String target) {
-        return FileClass.refusal(target) == null;
+        return FileClass.refusal(target) == null || DeletedFile.isDeleted(target);
     }
 
     @Override
@@ -70,6 +70,9 @@ public final class RegularFileKind implements FdKind {
                     .setInode((Long) a.get("ino"))
                     .setDev((Long) a.get("dev")));
         }
+        if (DeletedFile.isDeleted(target) && !DeletedFile.dump(ctx, fd, target, file)) {
+            return;
+        }
         d.setRegular(file);
     }
 
@@ -77,6 +80,9 @@ public final class RegularFileKind implements FdKind {
     public long restore(RestoreContext ctx, Descriptor d) throws IOException {
         Injector inj = ctx.injector();
         RegularFile f = d.getRegular();
+        if (f.getDeleted()) {
+            return DeletedFile.restore(ctx, d);
+        }
         int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
         String what = "fd " + d.getFd() + " " + f.getPath();
         long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, f.getPath()), flags, 0);

@@ -1,0 +1,158 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Deleted files (src/test/c/deleted_file.c) come back unlinked with their contents, offsets,
+ * flags and sharing; file locks (src/test/c/file_locks.c) come back held: flock, POSIX and OFD.
+ * A deleted file over the contents bound is refused; a missing directory or a lock held by
+ * another process fails the restart with one line.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class FilesMoreTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void deleted_file() throws Exception {
+        checkpointRestart("deleted_file");
+    }
+
+    @Test
+    void file_locks() throws Exception {
+        checkpointRestart("file_locks");
+    }
+
+    @Test
+    void deleted_file_large_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "deleted_file", "large")) {
+            t.awaitReady();
+            String fd = t.logLines().stream().filter(l -> l.startsWith("FD ")).findFirst().orElseThrow().substring(3);
+            ProcSnapshot before = masked(t.snapshot());
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            String prefix = "pid " + t.pid + " fd " + fd + ": deleted file ";
+            List<String> named = r.stderrLines().stream()
+                    .filter(l -> l.startsWith(prefix) && l.contains("large.bin: ") && l.contains("over the bound"))
+                    .toList();
+            assertEquals(1, named.size(), "one refusal line starting '" + prefix + "'\n" + r.describe());
+            assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an inventory");
+            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+            CheckpointRestartTest.assertSame(before, t, FilesMoreTest::masked);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
+    void deleted_file_directory_gone() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "deleted_file")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Path sub = t.dir.resolve("cwd").resolve("sub");
+            Files.delete(sub);   // empty: its only file was unlinked
+            Amber.Result r = t.run("restart", "-D", image.toString());
+            assertEquals(1, r.exit(), r.describe());
+            assertEquals(1, r.stderrLines().size(), r.describe());
+            String line = r.stderrLines().getFirst();
+            assertTrue(line.contains(" failed: pid " + t.pid + " fd ") && line.contains(": deleted file ")
+                    && line.contains("sub does not exist: create it, then restart"), r.describe());
+
+            Files.createDirectory(sub);
+            t.restart(image);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /** The old name taken by a new file: the deleted file comes back as an O_TMPFILE in the directory. */
+    @Test
+    void deleted_file_name_taken() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "deleted_file")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Path taken = t.dir.resolve("cwd").resolve("sub").resolve("amber-deleted.bin");
+            Files.writeString(taken, "a new file\n");
+            t.restart(image);
+            for (int fd : new int[] {3, 4, 5}) {
+                String link = Files.readSymbolicLink(Path.of("/proc/" + t.pid + "/fd/" + fd)).toString();
+                assertTrue(link.matches(".*/sub/#\\d+ \\(deleted\\)"), "fd " + fd + " links to " + link);
+            }
+            assertEquals("a new file\n", Files.readString(taken));
+            t.sigterm();   // the target now FAILs on the link's name, which is all that differs
+            t.awaitExit(Duration.ofSeconds(60));
+            assertTrue(t.logText().contains("FAIL: rw links to"), t.logText());
+        }
+    }
+
+    @Test
+    void file_locks_conflict() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "file_locks")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Path file = t.dir.resolve("cwd").resolve("lock-posix");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
+                    FileLock held = ch.lock(15, 1, false)) {
+                Amber.Result r = t.run("restart", "-D", image.toString());
+                assertEquals(1, r.exit(), r.describe());
+                assertEquals(1, r.stderrLines().size(), r.describe());
+                String line = r.stderrLines().getFirst();
+                String holder = "process " + ProcessHandle.current().pid() + " holds a conflicting POSIX WRITE lock"
+                        + " on bytes 15-15: release it, then restart";
+                assertTrue(line.contains(" failed: pid " + t.pid + " fd ") && line.contains("lock-posix: cannot take POSIX"
+                        + " write lock on bytes 10-29: ") && line.endsWith(holder), r.describe());
+            }
+            t.restart(image);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    private void checkpointRestart(String name) throws Exception {
+        try (Target t = Target.start(tmp, name)) {
+            t.awaitReady();
+            ProcSnapshot before = masked(t.snapshot());
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            CheckpointRestartTest.assertSame(before, t, FilesMoreTest::masked);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /** A deleted file comes back as a new inode, whose number no restart can choose: masked. */
+    private static ProcSnapshot masked(ProcSnapshot s) {
+        Map<Integer, String> fds = new TreeMap<>();
+        s.fds().forEach((fd, d) -> fds.put(fd, d.contains(" (deleted) ") ? d.replaceAll(" ino=\\d+", " ino=<new>") : d));
+        return new ProcSnapshot(s.maps(), s.status(), fds);
+    }
+}
