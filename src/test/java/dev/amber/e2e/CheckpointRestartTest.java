@@ -55,6 +55,25 @@ class CheckpointRestartTest {
         }
     }
 
+    /**
+     * The whole round trip for a target that waits for SIGTERM: READY, snapshot, checkpoint
+     * --kill, restart --wait, compare /proc, SIGTERM, expect PASS.
+     */
+    static void roundTrip(Path dir, String name, String... args) throws Exception {
+        try (Target t = Target.start(dir, name, args)) {
+            t.awaitReady();
+            ProcSnapshot before = t.snapshot();
+            if (!Amber.nocr()) {
+                Path image = dir.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            assertSame(before, t);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     static void assertSame(ProcSnapshot before, Target t) throws IOException {
         assertSame(before, t, false);
     }

@@ -25,20 +25,8 @@ class TimerEpollKindsTest {
     @TempDir
     Path tmp;
 
-    /** CheckpointRestartTest's flow: READY, snapshot, checkpoint --kill, restart, compare, SIGTERM, PASS. */
     private void checkpointRestart(String name, String... args) throws Exception {
-        try (Target t = Target.start(tmp, name, args)) {
-            t.awaitReady();
-            ProcSnapshot before = t.snapshot();
-            if (!Amber.nocr()) {
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            CheckpointRestartTest.assertSame(before, t);
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+        CheckpointRestartTest.roundTrip(tmp, name, args);
     }
 
     @Test

@@ -1,7 +1,6 @@
 package dev.amber.e2e;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -19,20 +18,8 @@ class TimersSigioTest {
     @TempDir
     Path tmp;
 
-    /** CheckpointRestartTest's flow: READY, snapshot, checkpoint --kill, restart, compare, SIGTERM, PASS. */
-    private void checkpointRestart(String name) throws Exception {
-        try (Target t = Target.start(tmp, name)) {
-            t.awaitReady();
-            ProcSnapshot before = t.snapshot();
-            if (!Amber.nocr()) {
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            CheckpointRestartTest.assertSame(before, t, false);
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+    private void checkpointRestart(String name, String... args) throws Exception {
+        CheckpointRestartTest.roundTrip(tmp, name, args);
     }
 
     @Test
