@@ -11,7 +11,7 @@ final class FileClass {
     /** The kind of a descriptor Amber cannot save yet, or null when it is a path it can reopen. */
     static String refusal(int pid, String target) {
         if (target.startsWith("socket:[")) {
-            return "socket (" + Sockets.describe(pid, Long.parseLong(target.substring(8, target.length() - 1))) + ")";
+            return "socket (" + dev.amber.kind.inet.SocketTable.describe(pid, Long.parseLong(target.substring(8, target.length() - 1))) + ")";
         }
         return refusal(target);
     }

@@ -20,7 +20,7 @@ import java.util.Optional;
  * ({@code unix stream @name}, {@code tcp 127.0.0.1:80 -> 127.0.0.1:5000}), so that sockets this
  * kind leaves alone are refused in the same words as before it existed.
  */
-final class SocketTable {
+public final class SocketTable {
     private static final List<String> INET = List.of("tcp", "tcp6", "udp", "udp6", "raw", "raw6");
 
     /** One row: the table it is in ({@code udp6}), its fields split on blanks. */
@@ -51,8 +51,8 @@ final class SocketTable {
         return Optional.empty();
     }
 
-    /** As {@code kind.file.Sockets}: unix type and path, or an inet row's addresses, or the inode. */
-    static String describe(int pid, long inode) {
+    /** Names a socket for a refusal: unix type and path, or an inet row's addresses, or the inode. */
+    public static String describe(int pid, long inode) {
         String ino = Long.toString(inode);
         for (String line : lines(pid, "unix")) {
             String[] f = line.trim().split("\\s+");
