@@ -61,6 +61,9 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println(ok ? "demo passed: pid " + pid + " came back and counted on from " + before.getLast()
                     + " to " + all.getLast() + " with no gap and no repeat"
                     : "demo FAILED: the count did not continue as it should (see " + log + ")");
+            if (ok) {
+                System.out.println("  the image is kept: amber show " + image);
+            }
             return ok ? 0 : Main.FAILED;
         } catch (dev.amber.checkpoint.RefusedException e) {
             e.refusals().forEach(refusal -> System.err.println(refusal));
