@@ -8,9 +8,7 @@ import java.lang.foreign.MemorySegment;
 
 /** A thread's CPU affinity, nice value and scheduling policy, read and set from the tool. */
 public final class Scheduling {
-    private static final int SYS_GETPRIORITY = 140, SYS_SETPRIORITY = 141, SYS_SCHED_SETSCHEDULER = 144,
-            SYS_SCHED_GETSCHEDULER = 145, SYS_SCHED_GETPARAM = 143, SYS_SCHED_SETAFFINITY = 203,
-            SYS_SCHED_GETAFFINITY = 204, PRIO_PROCESS = 0, MASK_BYTES = 1024;
+    private static final int PRIO_PROCESS = 0, MASK_BYTES = 1024;
 
     public record Policy(int policy, int priority) {}
 
@@ -19,7 +17,7 @@ public final class Scheduling {
     public static byte[] affinity(int tid) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment mask = a.allocate(MASK_BYTES);
-            long n = Syscall.check("sched_getaffinity", "pid " + tid, SYS_SCHED_GETAFFINITY, tid, MASK_BYTES,
+            long n = Syscall.check("sched_getaffinity", "pid " + tid, Arch.SYS_SCHED_GETAFFINITY, tid, MASK_BYTES,
                     mask.address());
             return mask.asSlice(0, n).toArray(JAVA_BYTE);
         }
@@ -29,24 +27,24 @@ public final class Scheduling {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment m = a.allocate(Math.max(8, mask.length));
             MemorySegment.copy(mask, 0, m, JAVA_BYTE, 0, mask.length);
-            Syscall.check("sched_setaffinity", "pid " + tid, SYS_SCHED_SETAFFINITY, tid, mask.length, m.address());
+            Syscall.check("sched_setaffinity", "pid " + tid, Arch.SYS_SCHED_SETAFFINITY, tid, mask.length, m.address());
         }
     }
 
     /** The nice value (-20..19); the raw call returns 20 - nice so that it is never negative. */
     public static int nice(int tid) throws ErrnoException {
-        return 20 - (int) Syscall.check("getpriority", "pid " + tid, SYS_GETPRIORITY, PRIO_PROCESS, tid, 0);
+        return 20 - (int) Syscall.check("getpriority", "pid " + tid, Arch.SYS_GETPRIORITY, PRIO_PROCESS, tid, 0);
     }
 
     public static void setNice(int tid, int nice) throws ErrnoException {
-        Syscall.check("setpriority", "pid " + tid, SYS_SETPRIORITY, PRIO_PROCESS, tid, nice);
+        Syscall.check("setpriority", "pid " + tid, Arch.SYS_SETPRIORITY, PRIO_PROCESS, tid, nice);
     }
 
     public static Policy policy(int tid) throws ErrnoException {
-        int policy = (int) Syscall.check("sched_getscheduler", "pid " + tid, SYS_SCHED_GETSCHEDULER, tid, 0, 0);
+        int policy = (int) Syscall.check("sched_getscheduler", "pid " + tid, Arch.SYS_SCHED_GETSCHEDULER, tid, 0, 0);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment param = a.allocate(JAVA_INT);
-            Syscall.check("sched_getparam", "pid " + tid, SYS_SCHED_GETPARAM, tid, param.address(), 0);
+            Syscall.check("sched_getparam", "pid " + tid, Arch.SYS_SCHED_GETPARAM, tid, param.address(), 0);
             return new Policy(policy, param.get(JAVA_INT, 0));
         }
     }
@@ -55,7 +53,8 @@ public final class Scheduling {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment param = a.allocate(JAVA_INT);
             param.set(JAVA_INT, 0, p.priority());
-            Syscall.check("sched_setscheduler", "pid " + tid, SYS_SCHED_SETSCHEDULER, tid, p.policy(), param.address());
+            Syscall.check("sched_setscheduler", "pid " + tid, Arch.SYS_SCHED_SETSCHEDULER, tid, p.policy(),
+                    param.address());
         }
     }
 }

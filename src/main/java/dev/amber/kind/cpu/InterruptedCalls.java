@@ -15,8 +15,6 @@ import dev.amber.trace.SyscallRestart;
 final class InterruptedCalls {
     record Resumption(Regs regs, String description) {}
 
-    private static final int SYS_POLL = 7;
-
     private InterruptedCalls() {}
 
     static Resumption forImage(Regs r) {
@@ -38,7 +36,7 @@ final class InterruptedCalls {
                     "clock_nanosleep for the remaining time");
         }
         String name = nr == Arch.SYS_NANOSLEEP ? "nanosleep" : nr == Arch.SYS_CLOCK_NANOSLEEP ? "clock_nanosleep"
-                : nr == SYS_POLL ? "poll" : "call " + nr;
+                : nr == Arch.SYS_POLL ? "poll" : "call " + nr;
         return new Resumption(SyscallRestart.rerun(r, nr), name + " run again with its whole timeout");
     }
 }

@@ -43,7 +43,7 @@ import java.util.regex.Pattern;
  */
 public final class EpollKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    private static final int SYS_EPOLL_CTL = 233, SYS_EPOLL_CREATE1 = 291;
+    
     private static final int EPOLL_CTL_ADD = 1, KCMP_EPOLL_TFD = 7;
     private static final int O_NONBLOCK = 04000, O_CLOEXEC = 02000000, EPOLL_CLOEXEC = O_CLOEXEC, F_SETFL = 4;
     private static final String TARGET = "anon_inode:[eventpoll]";
@@ -142,7 +142,8 @@ public final class EpollKind implements FdKind {
         Injector inj = ctx.injector();
         Epoll e = d.getEpoll();
         String what = "fd " + d.getFd() + " epoll";
-        long fd = inj.check("epoll_create1 " + what, SYS_EPOLL_CREATE1, (e.getFlags() & O_CLOEXEC) != 0 ? EPOLL_CLOEXEC : 0);
+        long fd = inj.check("epoll_create1 " + what, Arch.SYS_EPOLL_CREATE1,
+                (e.getFlags() & O_CLOEXEC) != 0 ? EPOLL_CLOEXEC : 0);
         if ((e.getFlags() & O_NONBLOCK) != 0) {
             inj.check("fcntl(F_SETFL, O_NONBLOCK) " + what, Arch.SYS_FCNTL, fd, F_SETFL, O_NONBLOCK);
         }
@@ -152,7 +153,7 @@ public final class EpollKind implements FdKind {
             byte[] event = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(w.getEvents())
                     .putLong(w.getData()).array();
             inj.check("epoll_ctl(EPOLL_CTL_ADD, fd " + w.getFd() + ", events 0x" + Integer.toHexString(w.getEvents())
-                    + ") " + what, SYS_EPOLL_CTL, fd, EPOLL_CTL_ADD, w.getFd(), inj.put(0, event));
+                    + ") " + what, Arch.SYS_EPOLL_CTL, fd, EPOLL_CTL_ADD, w.getFd(), inj.put(0, event));
         }
         return fd;
     }

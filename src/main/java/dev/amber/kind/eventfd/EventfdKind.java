@@ -30,7 +30,7 @@ import java.util.List;
  */
 public final class EventfdKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    private static final int SYS_EVENTFD2 = 290;
+    
     private static final int EFD_SEMAPHORE = 1, O_NONBLOCK = 04000;
     /** Status flags F_SETFL can change besides O_NONBLOCK: O_APPEND, O_ASYNC, O_NOATIME. */
     private static final int SETFL_OTHERS = 02000 | 020000 | 01000000;
@@ -81,7 +81,7 @@ public final class EventfdKind implements FdKind {
         String what = "fd " + d.getFd() + " eventfd";
         boolean fits = Long.compareUnsigned(e.getCount(), UINT_MAX) <= 0;
         int flags = (e.getFlags() & O_NONBLOCK) | (e.getSemaphore() ? EFD_SEMAPHORE : 0);
-        long fd = inj.check("eventfd2 " + what, SYS_EVENTFD2, fits ? e.getCount() : 0, flags);
+        long fd = inj.check("eventfd2 " + what, Arch.SYS_EVENTFD2, fits ? e.getCount() : 0, flags);
         if (!fits) {
             // The counter is 0, so the write neither blocks nor overflows (the image's count < 2^64 - 1).
             byte[] count = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(e.getCount()).array();

@@ -38,7 +38,6 @@ final class DeletedFile {
     private static final int O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
             O_CLOEXEC = 02000000, O_PATH = 010000000, O_TMPFILE = 020200000, O_TMPFILE_ONLY = 020000000;
     private static final int AT_FDCWD = -100, SEEK_SET = 0, EEXIST = 17, S_IFMT = 0170000, S_IFREG = 0100000;
-    private static final int SYS_FCHMOD = 91, SYS_UNLINK = 87;   // x86-64, which Arch does not list yet
 
     private DeletedFile() {}
 
@@ -157,7 +156,7 @@ final class DeletedFile {
         long fd = inj.call(Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, f.getPath()),
                 O_RDWR | O_CREAT | O_EXCL | O_NOCTTY, perms);
         if (fd >= 0) {
-            inj.check("unlink " + f.getPath() + " for " + what, SYS_UNLINK, inj.putString(0, f.getPath()));
+            inj.check("unlink " + f.getPath() + " for " + what, Arch.SYS_UNLINK, inj.putString(0, f.getPath()));
         } else if (fd == -EEXIST) {
             // The name is taken by a new file: an unnamed one in the same directory instead.
             fd = inj.check("open(O_TMPFILE) in " + dir + " for " + what, Arch.SYS_OPENAT, AT_FDCWD,
@@ -165,7 +164,7 @@ final class DeletedFile {
         } else {
             throw new ErrnoException("create " + what, "in pid " + ctx.pid(), (int) -fd);
         }
-        inj.check("fchmod " + what, SYS_FCHMOD, fd, perms);   // past the puppet's umask
+        inj.check("fchmod " + what, Arch.SYS_FCHMOD, fd, perms);   // past the puppet's umask
         try (FileChannel ch = FileChannel.open(Path.of("/proc/" + ctx.pid() + "/fd/" + fd), StandardOpenOption.WRITE)) {
             ByteBuffer contents = f.getContents().asReadOnlyByteBuffer();
             while (contents.hasRemaining()) {

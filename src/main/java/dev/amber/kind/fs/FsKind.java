@@ -16,8 +16,6 @@ import java.nio.file.Path;
  * paths, since every path after it resolves inside the new root.
  */
 public final class FsKind implements ProcessKind {
-    private static final long CHDIR = 80;
-
     @Override
     public String name() {
         return "fs";
@@ -41,7 +39,7 @@ public final class FsKind implements ProcessKind {
     public void restore(RestoreContext ctx) throws IOException {
         FileSystem fs = ctx.process().getFs();
         Injector inj = ctx.injector();
-        inj.check("chdir " + fs.getCwd(), CHDIR, inj.putString(0, fs.getCwd()));
+        inj.check("chdir " + fs.getCwd(), Arch.SYS_CHDIR, inj.putString(0, fs.getCwd()));
         inj.call(Arch.SYS_UMASK, fs.getUmask());
         if (!fs.getRoot().equals("/")) {
             inj.check("chroot " + fs.getRoot(), Arch.SYS_CHROOT, inj.putString(0, fs.getRoot()));

@@ -1,5 +1,6 @@
 package dev.amber.kind.inet;
 
+import dev.amber.sys.Arch;
 import static dev.amber.kind.inet.SocketOptions.AF_INET;
 import static dev.amber.kind.inet.SocketOptions.AF_INET6;
 import static dev.amber.kind.inet.SocketOptions.IPPROTO_TCP;
@@ -36,8 +37,7 @@ import java.util.Optional;
  */
 public final class InetSocketKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    private static final int SYS_SOCKET = 41, SYS_CONNECT = 42, SYS_BIND = 49, SYS_LISTEN = 50,
-            SYS_GETSOCKNAME = 51, SYS_GETPEERNAME = 52;
+    
     private static final int SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, TCP_INFO = 11;
     private static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_UDP = 17;
     private static final int TCP_CLOSE = 7, TCP_LISTEN = 10;
@@ -96,7 +96,7 @@ public final class InetSocketKind implements FdKind {
                 return;
             }
         }
-        s.setLocal(ByteString.copyFrom(address(inj, SYS_GETSOCKNAME, fd, "getsockname " + what)));
+        s.setLocal(ByteString.copyFrom(address(inj, Arch.SYS_GETSOCKNAME, fd, "getsockname " + what)));
         long peer = peerAddress(inj, fd, what);
         if (peer > 0) {
             s.setPeer(ByteString.copyFrom(inj.get(0, (int) peer)));
@@ -121,7 +121,7 @@ public final class InetSocketKind implements FdKind {
     /** getpeername: the length of the sockaddr left at scratch offset 0, or 0 when not connected. */
     private static long peerAddress(Injector inj, long fd, String what) throws IOException {
         inj.put(SocketOptions.LENGTH_AT, le(SOCKADDR_SIZE));
-        long r = inj.call(SYS_GETPEERNAME, fd, inj.scratch(), inj.scratch() + SocketOptions.LENGTH_AT);
+        long r = inj.call(Arch.SYS_GETPEERNAME, fd, inj.scratch(), inj.scratch() + SocketOptions.LENGTH_AT);
         if (r == -ENOTCONN) {
             return 0;
         }
@@ -136,12 +136,12 @@ public final class InetSocketKind implements FdKind {
         InetSocket s = d.getInet();
         String name = Sockaddr.describe(s.getProtocol() == IPPROTO_TCP ? "tcp" : "udp", s.getLocal().toByteArray());
         String what = "fd " + d.getFd() + " " + name;
-        long fd = inj.check("socket " + what, SYS_SOCKET, s.getFamily(), s.getType() | (s.getFlags() & O_NONBLOCK),
+        long fd = inj.check("socket " + what, Arch.SYS_SOCKET, s.getFamily(), s.getType() | (s.getFlags() & O_NONBLOCK),
                 s.getProtocol());
         SocketOptions.write(inj, fd, s.getOptionsList(), what);
         byte[] local = s.getLocal().toByteArray();
         if (Sockaddr.port(local) != 0) {
-            long r = inj.call(SYS_BIND, fd, inj.put(0, local), local.length);
+            long r = inj.call(Arch.SYS_BIND, fd, inj.put(0, local), local.length);
             if (r == -EADDRINUSE) {
                 throw new IOException("pid " + ctx.pid() + " " + what + ": bind: address " + Sockaddr.address(local)
                         + " port " + Sockaddr.port(local) + " is in use on this host: stop what holds it (ss -anp"
@@ -150,11 +150,12 @@ public final class InetSocketKind implements FdKind {
             dev.amber.sys.ErrnoException.check(r, "bind " + what, "in pid " + ctx.pid());
         }
         if (s.getListening()) {
-            inj.check("listen(" + s.getBacklog() + ") " + what, SYS_LISTEN, fd, s.getBacklog());
+            inj.check("listen(" + s.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, s.getBacklog());
         }
         if (!s.getPeer().isEmpty()) {
             byte[] peer = s.getPeer().toByteArray();
-            inj.check("connect to " + Sockaddr.address(peer) + ":" + Sockaddr.port(peer) + " " + what, SYS_CONNECT, fd,
+            inj.check("connect to " + Sockaddr.address(peer) + ":" + Sockaddr.port(peer) + " " + what,
+                    Arch.SYS_CONNECT, fd,
                     inj.put(0, peer), peer.length);
         }
         return fd;

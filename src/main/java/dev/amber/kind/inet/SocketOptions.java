@@ -1,5 +1,6 @@
 package dev.amber.kind.inet;
 
+import dev.amber.sys.Arch;
 import dev.amber.image.proto.SocketOption;
 import dev.amber.trace.Injector;
 import java.io.IOException;
@@ -25,7 +26,7 @@ final class SocketOptions {
     static final int AF_INET = 2, AF_INET6 = 10;
     private static final int SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    static final int SYS_GETSOCKOPT = 55, SYS_SETSOCKOPT = 54;
+    
     /** Scratch offsets: the value, then its socklen_t. */
     static final int VALUE_AT = 0, LENGTH_AT = 1024;
 
@@ -86,7 +87,7 @@ final class SocketOptions {
                 value = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(doubled / 2).array();
                 option = option == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
             }
-            inj.check("setsockopt(" + name + ") " + what, SYS_SETSOCKOPT, fd, s.getLevel(), option,
+            inj.check("setsockopt(" + name + ") " + what, Arch.SYS_SETSOCKOPT, fd, s.getLevel(), option,
                     inj.put(VALUE_AT, value), value.length);
         }
     }
@@ -94,7 +95,7 @@ final class SocketOptions {
     /** getsockopt into scratch memory; the value as long as the kernel says it is. */
     static byte[] get(Injector inj, long fd, int level, int option, int size, String name) throws IOException {
         inj.put(LENGTH_AT, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(size).array());
-        inj.check(name, SYS_GETSOCKOPT, fd, level, option, inj.scratch() + VALUE_AT, inj.scratch() + LENGTH_AT);
+        inj.check(name, Arch.SYS_GETSOCKOPT, fd, level, option, inj.scratch() + VALUE_AT, inj.scratch() + LENGTH_AT);
         int length = ByteBuffer.wrap(inj.get(LENGTH_AT, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt();
         if (length < 0 || length > size) {
             throw new IOException(name + ": returned length " + length + ", expected at most " + size);

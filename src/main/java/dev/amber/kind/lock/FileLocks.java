@@ -35,7 +35,7 @@ import java.nio.file.Path;
  * conflict fails the restart, naming the holder from {@code /proc/locks}.
  */
 public final class FileLocks {
-    private static final int SYS_FLOCK = 73;   // x86-64, which Arch does not list yet
+    
     private static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, F_SETLK = 6, F_OFD_SETLK = 37;
     private static final short F_RDLCK = 0, F_WRLCK = 1, SEEK_SET = 0;
     private static final int EAGAIN = 11, EACCES = 13;
@@ -87,7 +87,7 @@ public final class FileLocks {
         Injector inj = ctx.injector();
         long result;
         if (lock.getKind().equals(FLOCK)) {
-            result = inj.call(SYS_FLOCK, fd, (lock.getWrite() ? LOCK_EX : LOCK_SH) | LOCK_NB);
+            result = inj.call(Arch.SYS_FLOCK, fd, (lock.getWrite() ? LOCK_EX : LOCK_SH) | LOCK_NB);
         } else {
             result = inj.call(Arch.SYS_FCNTL, fd, lock.getKind().equals(OFD) ? F_OFD_SETLK : F_SETLK,
                     inj.put(0, flock(lock)));

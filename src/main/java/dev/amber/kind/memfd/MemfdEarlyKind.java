@@ -52,7 +52,6 @@ public final class MemfdEarlyKind implements ProcessKind {
     static final int LATE_SEALS = F_SEAL_SEAL | F_SEAL_FUTURE_WRITE;
     private static final int EINVAL = 22;
     // x86-64 numbers, which Arch does not list yet.
-    private static final int SYS_FCHMOD = 91, SYS_FCHOWN = 93;
 
     @Override
     public String name() {
@@ -173,8 +172,8 @@ public final class MemfdEarlyKind implements ProcessKind {
         }
         inj.check("dup3 " + what + " to fd " + temporary, Arch.SYS_DUP3, fd, temporary, 0);
         inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
-        inj.check("fchmod " + what, SYS_FCHMOD, temporary, m.getMode());
-        inj.check("fchown " + what, SYS_FCHOWN, temporary, m.getUid(), m.getGid());
+        inj.check("fchmod " + what, Arch.SYS_FCHMOD, temporary, m.getMode());
+        inj.check("fchown " + what, Arch.SYS_FCHOWN, temporary, m.getUid(), m.getGid());
         // The tool writes through the puppet's descriptor: the same memfd, at 1 GiB/s and more.
         Path file = Path.of("/proc/" + ctx.pid() + "/fd/" + temporary);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {

@@ -23,7 +23,6 @@ public final class MemfdKind implements FdKind {
     private static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
             O_CLOEXEC = 02000000, O_PATH = 010000000;
     private static final int AT_FDCWD = -100, SEEK_SET = 0;
-    private static final int SYS_FSTATFS = 138;   // x86-64, which Arch does not list yet
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -40,7 +39,7 @@ public final class MemfdKind implements FdKind {
         String name = MemfdFile.name(target);
         String kind = "memfd " + name;
         Injector inj = ctx.injector();
-        inj.check("fstatfs fd " + fd, SYS_FSTATFS, fd, inj.scratch());
+        inj.check("fstatfs fd " + fd, Arch.SYS_FSTATFS, fd, inj.scratch());
         long type = inj.getLong(0) & 0xffffffffL;
         if (type != TMPFS_MAGIC) {
             ctx.refuse("fd " + fd, type == HUGETLBFS_MAGIC ? "hugetlb " + kind : kind,

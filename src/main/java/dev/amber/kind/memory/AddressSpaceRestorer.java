@@ -27,7 +27,7 @@ final class AddressSpaceRestorer {
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x0100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
-    private static final int O_RDONLY = 0, O_RDWR = 2, AT_FDCWD = -100, SYS_MLOCK = 149;
+    private static final int O_RDONLY = 0, O_RDWR = 2, AT_FDCWD = -100;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0;
 
     private final RestoreContext ctx;
@@ -142,7 +142,7 @@ final class AddressSpaceRestorer {
             }
         }
         if (v.getVmFlagsList().contains("lo")) {
-            inj.check("mlock " + what, SYS_MLOCK, v.getStart(), length);
+            inj.check("mlock " + what, Arch.SYS_MLOCK, v.getStart(), length);
         }
         if (v.getPath().startsWith("[anon:")) {
             String name = v.getPath().substring(6, v.getPath().length() - 1);

@@ -1,5 +1,6 @@
 package dev.amber.kind.session;
 
+import dev.amber.sys.Arch;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
@@ -15,7 +16,6 @@ import java.io.IOException;
  * <p>The ids themselves are in the process record (pid, pgid, sid); nothing more is dumped.
  */
 public final class SessionKind implements ProcessKind {
-    private static final int SYS_SETPGID = 109, SYS_SETSID = 112;
 
     @Override
     public String name() {
@@ -32,11 +32,11 @@ public final class SessionKind implements ProcessKind {
         var p = ctx.process();
         Injector inj = ctx.injector();
         if (p.getSid() == p.getPid()) {
-            inj.check("setsid", SYS_SETSID);
+            inj.check("setsid", Arch.SYS_SETSID);
         } else if (p.getPgid() == p.getPid()) {
-            inj.check("setpgid(0, 0)", SYS_SETPGID, 0, 0);
+            inj.check("setpgid(0, 0)", Arch.SYS_SETPGID, 0, 0);
         } else {
-            inj.call(SYS_SETPGID, 0, p.getPgid());   // joins the group if it is still there; else keeps its own
+            inj.call(Arch.SYS_SETPGID, 0, p.getPgid());   // joins the group if it is still there; else keeps its own
         }
     }
 }

@@ -28,7 +28,7 @@ import java.util.List;
  */
 public final class SignalfdKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    private static final int SYS_SIGNALFD4 = 289;
+    
     private static final int O_NONBLOCK = 04000;
     /** Status flags F_SETFL can change besides O_NONBLOCK: O_APPEND, O_ASYNC, O_NOATIME. */
     private static final int SETFL_OTHERS = 02000 | 020000 | 01000000;
@@ -69,7 +69,7 @@ public final class SignalfdKind implements FdKind {
         Signalfd s = d.getSignalfd();
         String what = "fd " + d.getFd() + " signalfd (mask 0x" + Long.toHexString(s.getMask()) + ")";
         byte[] mask = ByteBuffer.allocate(SIGSET_SIZE).order(ByteOrder.LITTLE_ENDIAN).putLong(s.getMask()).array();
-        long fd = inj.check("signalfd4 " + what, SYS_SIGNALFD4, -1, inj.put(0, mask), SIGSET_SIZE,
+        long fd = inj.check("signalfd4 " + what, Arch.SYS_SIGNALFD4, -1, inj.put(0, mask), SIGSET_SIZE,
                 s.getFlags() & O_NONBLOCK);
         if ((s.getFlags() & SETFL_OTHERS) != 0) {
             inj.check("fcntl(F_SETFL) " + what, Arch.SYS_FCNTL, fd, F_SETFL, s.getFlags() & (SETFL_OTHERS | O_NONBLOCK));

@@ -1,5 +1,6 @@
 package dev.amber.kind.timer;
 
+import dev.amber.sys.Arch;
 import dev.amber.image.proto.PosixTimer;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
@@ -31,8 +32,7 @@ import java.util.List;
  * CLOCK_REALTIME timer becomes relative. The overrun count is saved but cannot be set again.
  */
 final class PosixTimerKind implements ProcessKind {
-    private static final int SYS_TIMER_CREATE = 222, SYS_TIMER_SETTIME = 223, SYS_TIMER_GETTIME = 224,
-            SYS_TIMER_GETOVERRUN = 225, SYS_TIMER_DELETE = 226, SYS_PRCTL = 157;
+    
     private static final int PR_TIMER_CREATE_RESTORE_IDS = 77, CLOCK_THREAD_CPUTIME_ID = 3;
     private static final int SPEC = 32, SIGEVENT = 64, SPEC_AT = 128, SIGEVENT_AT = SPEC_AT + SPEC,
             ID_AT = SIGEVENT_AT + SIGEVENT;
@@ -52,10 +52,10 @@ final class PosixTimerKind implements ProcessKind {
                         "it measures the thread that created it, which /proc/PID/timers does not name");
                 continue;
             }
-            inj.check("timer_gettime(" + t.getId() + ")", SYS_TIMER_GETTIME, t.getId(), inj.scratch() + SPEC_AT);
+            inj.check("timer_gettime(" + t.getId() + ")", Arch.SYS_TIMER_GETTIME, t.getId(), inj.scratch() + SPEC_AT);
             ByteBuffer b = ByteBuffer.wrap(inj.get(SPEC_AT, SPEC)).order(ByteOrder.LITTLE_ENDIAN);
             t.setIntervalNanos(b.getLong(0) * NANOS + b.getLong(8)).setValueNanos(b.getLong(16) * NANOS + b.getLong(24));
-            t.setOverrun((int) inj.check("timer_getoverrun(" + t.getId() + ")", SYS_TIMER_GETOVERRUN, t.getId()));
+            t.setOverrun((int) inj.check("timer_getoverrun(" + t.getId() + ")", Arch.SYS_TIMER_GETOVERRUN, t.getId()));
             ctx.process().addPosixTimers(t);
         }
     }
@@ -67,9 +67,9 @@ final class PosixTimerKind implements ProcessKind {
             return;
         }
         Injector inj = ctx.injector();
-        long on = inj.call(SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, 1);
+        long on = inj.call(Arch.SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, 1);
         if (on != 0 && on != -Errno.EINVAL) {
-            inj.check("prctl(PR_TIMER_CREATE_RESTORE_IDS, on)", SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, 1);
+            inj.check("prctl(PR_TIMER_CREATE_RESTORE_IDS, on)", Arch.SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, 1);
         }
         List<Integer> fillers = new ArrayList<>();
         for (PosixTimer t : timers) {
@@ -88,10 +88,10 @@ final class PosixTimerKind implements ProcessKind {
             }
         }
         for (int filler : fillers) {
-            inj.check("timer_delete(filler " + filler + ")", SYS_TIMER_DELETE, filler);
+            inj.check("timer_delete(filler " + filler + ")", Arch.SYS_TIMER_DELETE, filler);
         }
         if (on == 0) {
-            inj.check("prctl(PR_TIMER_CREATE_RESTORE_IDS, off)", SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, 0);
+            inj.check("prctl(PR_TIMER_CREATE_RESTORE_IDS, off)", Arch.SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, 0);
         }
     }
 
@@ -102,7 +102,7 @@ final class PosixTimerKind implements ProcessKind {
         long sigevent = inj.put(SIGEVENT_AT, e.array());
         long id = inj.put(ID_AT, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(want).array());
         inj.check("timer_create(id " + want + ", clock " + t.getClockid() + ", signal " + t.getSignal() + ", notify "
-                + t.getNotify() + ", tid " + t.getTid() + ")", SYS_TIMER_CREATE, t.getClockid(), sigevent, id);
+                + t.getNotify() + ", tid " + t.getTid() + ")", Arch.SYS_TIMER_CREATE, t.getClockid(), sigevent, id);
         return ByteBuffer.wrap(inj.get(ID_AT, 4)).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
@@ -112,6 +112,6 @@ final class PosixTimerKind implements ProcessKind {
                 .putLong(t.getValueNanos() / NANOS).putLong(t.getValueNanos() % NANOS);
         long at = inj.put(SPEC_AT, b.array());
         inj.check("timer_settime(" + t.getId() + ", value " + t.getValueNanos() + " ns, interval "
-                + t.getIntervalNanos() + " ns)", SYS_TIMER_SETTIME, t.getId(), 0, at, 0);
+                + t.getIntervalNanos() + " ns)", Arch.SYS_TIMER_SETTIME, t.getId(), 0, at, 0);
     }
 }

@@ -39,7 +39,7 @@ import java.nio.ByteOrder;
  */
 public final class TimerfdKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
-    private static final int SYS_TIMERFD_CREATE = 283, SYS_TIMERFD_SETTIME = 286, SYS_TIMERFD_GETTIME = 287;
+    
     /** _IOW('T', 0, u64). */
     private static final long TFD_IOC_SET_TICKS = 0x4008_5400L;
     private static final int TFD_TIMER_ABSTIME = 1, O_NONBLOCK = 04000;
@@ -111,7 +111,8 @@ public final class TimerfdKind implements FdKind {
         Injector inj = ctx.injector();
         Timerfd t = d.getTimerfd();
         String what = "fd " + d.getFd() + " timerfd (clock " + t.getClockid() + ")";
-        long fd = inj.check("timerfd_create " + what, SYS_TIMERFD_CREATE, t.getClockid(), t.getFlags() & O_NONBLOCK);
+        long fd = inj.check("timerfd_create " + what, Arch.SYS_TIMERFD_CREATE, t.getClockid(),
+                t.getFlags() & O_NONBLOCK);
         if (t.getValueNanos() != 0 || t.getIntervalNanos() != 0 || t.getSettimeFlags() != 0) {
             // A disarmed timer is set too when it has an interval or flags, so timerfd_gettime and
             // fdinfo show them again.
@@ -120,7 +121,8 @@ public final class TimerfdKind implements FdKind {
                 value = absoluteExpiry(t, clock(inj, t.getClockid(), what));
             }
             inj.put(SPEC, itimerspec(t.getIntervalNanos(), value));
-            inj.check("timerfd_settime " + what, SYS_TIMERFD_SETTIME, fd, t.getSettimeFlags(), inj.scratch() + SPEC, 0);
+            inj.check("timerfd_settime " + what, Arch.SYS_TIMERFD_SETTIME, fd, t.getSettimeFlags(),
+                    inj.scratch() + SPEC, 0);
         }
         if (t.getTicks() != 0) {
             // After settime, which zeroes the ticks. The next read returns them (and poll says readable).
@@ -147,7 +149,7 @@ public final class TimerfdKind implements FdKind {
 
     /** timerfd_gettime: {interval, value} in nanoseconds. */
     private static long[] gettime(Injector inj, int fd, String what) throws IOException {
-        inj.check("timerfd_gettime " + what, SYS_TIMERFD_GETTIME, fd, inj.scratch() + SPEC);
+        inj.check("timerfd_gettime " + what, Arch.SYS_TIMERFD_GETTIME, fd, inj.scratch() + SPEC);
         ByteBuffer b = ByteBuffer.wrap(inj.get(SPEC, 32)).order(ByteOrder.LITTLE_ENDIAN);
         return new long[] {b.getLong() * NANOS + b.getLong(), b.getLong() * NANOS + b.getLong()};
     }
