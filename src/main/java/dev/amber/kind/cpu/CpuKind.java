@@ -57,7 +57,8 @@ public final class CpuKind implements ProcessKind {
         byte[] saved = thread.getXsave().toByteArray();
         byte[] here = task.tracee().xsave();
         if (here.length != saved.length) {
-            throw new IOException("the image's XSAVE area is " + saved.length + " bytes, this CPU's is " + here.length
+            throw new IOException("thread " + task.tid() + ": the image's XSAVE area is " + saved.length
+                    + " bytes, this CPU's is " + here.length
                     + ": restart on a machine with the same CPU features");
         }
         task.tracee().setXsave(saved);

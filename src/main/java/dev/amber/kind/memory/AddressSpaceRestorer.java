@@ -60,15 +60,16 @@ final class AddressSpaceRestorer {
         List<Vma> saved = memory.getVmasList().stream().filter(MemoryKind::isVdso).toList();
         for (Vma s : saved) {
             MapsEntry c = current.stream().filter(m -> m.path().equals(s.getPath())).findFirst().orElseThrow(
-                    () -> new IOException("this kernel has no " + s.getPath() + " mapping but the image has one:"
+                    () -> new IOException("pid " + ctx.pid() + ": this kernel has no " + s.getPath() + " mapping but the image has one:"
                             + " restart on the kernel that made the image"));
             if (c.length() != s.getEnd() - s.getStart()) {
-                throw new IOException(String.format("%s is %d bytes here but %d in the image: the vDSO differs,"
-                        + " restart on the kernel that made the image", s.getPath(), c.length(), s.getEnd() - s.getStart()));
+                throw new IOException(String.format("pid %d: %s is %d bytes here but %d in the image: the vDSO"
+                        + " differs, restart on the kernel that made the image", ctx.pid(), s.getPath(), c.length(),
+                        s.getEnd() - s.getStart()));
             }
             if (s.getPath().equals("[vdso]") && !memory.getVdsoText().isEmpty() && !Arrays.equals(
                     ProcessMemory.read(ctx.pid(), c.start(), (int) c.length()), memory.getVdsoText().toByteArray())) {
-                throw new IOException("the vDSO code of this kernel differs from the image's:"
+                throw new IOException("pid " + ctx.pid() + ": the vDSO code of this kernel differs from the image's:"
                         + " restart on the kernel build that made the image");
             }
         }
