@@ -22,6 +22,7 @@ public final class DumpContext {
     private final List<TaskHandle> tasks;
     private final List<Thread.Builder> threads;
     private final long scratch;
+    private final TreeDump tree;
 
     /**
      * {@code tasks} are every thread of the process, the leader first, and {@code threads} their
@@ -30,6 +31,13 @@ public final class DumpContext {
      */
     public DumpContext(int pid, List<TaskHandle> tasks, Process.Builder process, List<Thread.Builder> threads,
             long scratch) {
+        this(pid, tasks, process, threads, scratch, TreeDump.of(pid));
+    }
+
+    /** As above, for one process of a tree: {@code tree} is shared by every process's context. */
+    public DumpContext(int pid, List<TaskHandle> tasks, Process.Builder process, List<Thread.Builder> threads,
+            long scratch, TreeDump tree) {
+        this.tree = tree;
         this.pid = pid;
         this.leader = tasks.getFirst().tracee();
         this.injector = tasks.getFirst().injector();
@@ -53,6 +61,11 @@ public final class DumpContext {
     /** Where Amber's own scratch mapping lies in the process: never saved. */
     public long scratch() {
         return scratch;
+    }
+
+    /** The whole tree being checkpointed: its processes and what they share. */
+    public TreeDump tree() {
+        return tree;
     }
 
     public int pid() {

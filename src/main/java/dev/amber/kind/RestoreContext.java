@@ -17,8 +17,16 @@ public final class RestoreContext {
     private final Thread leaderThread;
     private final PageSource pages;
     private final java.util.List<TaskHandle> tasks = new java.util.ArrayList<>();
+    private final TreeRestore tree;
 
     public RestoreContext(Tracee puppet, Injector injector, Process process, Thread leaderThread, PageSource pages) {
+        this(puppet, injector, process, leaderThread, pages, TreeRestore.of(process.getPid()));
+    }
+
+    /** As above, for one process of a tree: {@code tree} is shared by every process's context. */
+    public RestoreContext(Tracee puppet, Injector injector, Process process, Thread leaderThread, PageSource pages,
+            TreeRestore tree) {
+        this.tree = tree;
         this.puppet = puppet;
         this.injector = injector;
         this.process = process;
@@ -35,6 +43,11 @@ public final class RestoreContext {
     /** A thread created for the saved thread at the same index in {@code process().getThreadsList()}. */
     public void addTask(TaskHandle task) {
         tasks.add(task);
+    }
+
+    /** The whole tree being restored: what its processes share, made once. */
+    public TreeRestore tree() {
+        return tree;
     }
 
     public int pid() {

@@ -1,0 +1,82 @@
+package dev.amber.kind;
+
+import dev.amber.sys.Arch;
+import dev.amber.sys.Syscall;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * What one checkpoint knows across the processes of the tree: which processes are in it, the
+ * open file descriptions already saved (so that a descriptor inherited across fork or passed
+ * between processes is saved once and shared again), warnings for the user, and a cache where a
+ * kind keeps a table it reads once per checkpoint (the unix socket diagnostics, say).
+ *
+ * <p>Processes are dumped in {@link #pids()} order, parents before children; a restart restores
+ * them in the same order, so "saved earlier" means "restored earlier".
+ */
+public final class TreeDump {
+    private static final int KCMP_FILE = 0;
+
+    private final Set<Integer> pids;
+    private final Map<Long, List<FdRef>> descriptionsByInode = new HashMap<>();
+    private final Map<Object, Object> cache = new HashMap<>();
+    private final List<String> warnings = new ArrayList<>();
+
+    public TreeDump(List<Integer> pids) {
+        this.pids = Collections.unmodifiableSet(new LinkedHashSet<>(pids));
+    }
+
+    /** A tree of one process (unit tests, single-process tools). */
+    public static TreeDump of(int pid) {
+        return new TreeDump(List.of(pid));
+    }
+
+    /** Every process of the tree, parents before children. */
+    public Set<Integer> pids() {
+        return pids;
+    }
+
+    public boolean contains(int pid) {
+        return pids.contains(pid);
+    }
+
+    /**
+     * The descriptor saved earlier (in this process or an earlier one) whose open file
+     * description {@code pid}'s {@code fd} shares, or null: kcmp(KCMP_FILE) answers 0 for the
+     * same struct file. Only descriptors on the same inode are asked.
+     */
+    public FdRef sharedDescription(int pid, int fd, long inode) {
+        for (FdRef s : descriptionsByInode.getOrDefault(inode, List.of())) {
+            if (Syscall.raw(Arch.SYS_KCMP, s.pid(), pid, KCMP_FILE, s.fd(), fd, 0) == 0) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** Records that {@code pid}'s {@code fd} is saved with its open file description in full. */
+    public void addDescription(int pid, int fd, long inode) {
+        descriptionsByInode.computeIfAbsent(inode, k -> new ArrayList<>()).add(new FdRef(pid, fd));
+    }
+
+    /** A value computed once per checkpoint, e.g. a table of every unix socket. */
+    @SuppressWarnings("unchecked")
+    public <T> T cached(Object key, Supplier<T> compute) {
+        return (T) cache.computeIfAbsent(key, k -> compute.get());
+    }
+
+    /** Something the user should know that does not stop the checkpoint (printed once it is done). */
+    public void warn(String message) {
+        warnings.add(message);
+    }
+
+    public List<String> warnings() {
+        return Collections.unmodifiableList(warnings);
+    }
+}

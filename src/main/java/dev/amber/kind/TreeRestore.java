@@ -1,0 +1,89 @@
+package dev.amber.kind;
+
+import dev.amber.sys.Arch;
+import dev.amber.sys.Pidfd;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What one restart knows across the processes of the tree. Open file descriptions that several
+ * processes share, or whose ends lie in different processes (pipes, socket pairs), are made once:
+ * either in the first process that has one (later ones copy it from there), or in Amber itself,
+ * which keeps them here until every puppet has taken its copy ({@link #hold}, {@link #pull}).
+ * Everything held is closed when the restart ends, whether it succeeded or not.
+ */
+public final class TreeRestore implements AutoCloseable {
+    private static final int AMBER = (int) ProcessHandle.current().pid();
+
+    private final Set<Integer> pids;
+    private final Map<Object, Object> held = new HashMap<>();
+    private final List<Integer> amberFds = new ArrayList<>();
+
+    public TreeRestore(Set<Integer> pids) {
+        this.pids = pids;
+    }
+
+    public static TreeRestore of(int pid) {
+        return new TreeRestore(Set.of(pid));
+    }
+
+    /** Every process of the tree being restored. */
+    public Set<Integer> pids() {
+        return pids;
+    }
+
+    /** Something made once per restart and kept by key (e.g. a pipe's two ends in Amber). */
+    public interface Maker<T> {
+        T make() throws IOException;
+    }
+
+    @SuppressWarnings("unchecked")
+    public <T> T hold(Object key, Maker<T> make) throws IOException {
+        Object v = held.get(key);
+        if (v == null) {
+            v = make.make();
+            held.put(key, v);
+        }
+        return (T) v;
+    }
+
+    /** Registers a descriptor of Amber's own to close when the restart ends; returns it. */
+    public int keep(int amberFd) {
+        amberFds.add(amberFd);
+        return amberFd;
+    }
+
+    /**
+     * Copies Amber's descriptor {@code amberFd} into the puppet behind {@code inj}; returns the
+     * puppet's new descriptor (close-on-exec set, as pidfd_getfd leaves it).
+     */
+    public static long pullFromAmber(Injector inj, int amberFd) throws IOException {
+        return pull(inj, AMBER, amberFd);
+    }
+
+    /**
+     * Copies descriptor {@code fd} of process {@code pid} (a puppet restored earlier, or Amber)
+     * into the puppet behind {@code inj}; returns the new descriptor (close-on-exec set). The two
+     * share one open file description.
+     */
+    public static long pull(Injector inj, int pid, int fd) throws IOException {
+        long pidfd = inj.check("pidfd_open(" + pid + ")", Arch.SYS_PIDFD_OPEN, pid, 0);
+        try {
+            return inj.check("pidfd_getfd(pid " + pid + ", fd " + fd + ")", Arch.SYS_PIDFD_GETFD, pidfd, fd, 0);
+        } finally {
+            inj.call(Arch.SYS_CLOSE, pidfd);
+        }
+    }
+
+    @Override
+    public void close() {
+        amberFds.forEach(Pidfd::close);
+        amberFds.clear();
+        held.clear();
+    }
+}
