@@ -13,7 +13,8 @@ public final class FdKinds {
             new dev.amber.kind.epoll.EpollKind(),
             new dev.amber.kind.eventfd.EventfdKind(),
             new dev.amber.kind.signalfd.SignalfdKind(),
-            new dev.amber.kind.inet.InetSocketKind());
+            new dev.amber.kind.inet.InetSocketKind(),
+            new dev.amber.kind.inotify.InotifyKind());
 
     private FdKinds() {}
 

@@ -1,0 +1,53 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * inotify (src/test/c/inotify.c): watches with a gap in their wds and events queued come back
+ * with the same wds, masks and paths ({@code checkpoint --kill}, {@code restart}, compare, PASS);
+ * a watched directory that is gone at restart fails it with one line naming the path.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class InotifyTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void inotify() throws Exception {
+        CheckpointRestartTest.roundTrip(tmp, "inotify");
+    }
+
+    @Test
+    void watchedPathGone() throws Exception {
+        assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "inotify")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Path c = t.dir.resolve("cwd").resolve("ino").resolve("c").toRealPath();
+            Path aside = tmp.resolve("c.aside");
+            Files.move(c, aside);
+            Amber.Result r = Amber.run(Duration.ofSeconds(120), tmp, "restart", "-D", image.toString());
+            assertEquals(1, r.exit(), r.describe());
+            assertEquals("amber: restart from " + image + " failed: pid " + t.pid + " fd 3 inotify: watched path " + c
+                    + " no longer exists: recreate it (or restart where it exists)", r.stderr().strip(), r.describe());
+            assertFalse(Procs.exists(t.pid), "pid " + t.pid + " left behind by a failed restart");
+
+            Files.move(aside, c);
+            t.restart(image);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+}
