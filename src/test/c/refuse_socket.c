@@ -1,8 +1,8 @@
 /*
  * refuse_socket: holds a resource that this milestone cannot save, so checkpoint must refuse and
  * leave it untouched. argv[1]: "tcp" (an established TCP connection over loopback to its own
- * listener, both ends kept, data queued; the default) or "inotify" (a watch on the cwd with one
- * IN_CREATE event queued).
+ * listener, both ends kept, data queued; the default) or "fanotify" (a mark on a file with one
+ * FAN_CLOSE_WRITE event queued).
  * Prints "FD n" before READY. After SIGTERM the resource must still work as before.
  */
 #define _GNU_SOURCE
@@ -14,14 +14,14 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/inotify.h>
+#include <sys/fanotify.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
     test_init(argc, argv);
-    int tcp = !(argc > 1 && strcmp(argv[1], "inotify") == 0);
+    int tcp = !(argc > 1 && strcmp(argv[1], "fanotify") == 0);
     int fd, peer = -1;
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t alen = sizeof(addr);
@@ -40,10 +40,12 @@ int main(int argc, char **argv)
         /* data waiting in the accepted end's receive queue */
         CHECK(write(fd, "queued", 6) == 6, "write: %s", strerror(errno));
     } else {
-        fd = inotify_init1(IN_NONBLOCK);
-        CHECK(fd >= 0, "inotify_init1: %s", strerror(errno));
-        CHECK(inotify_add_watch(fd, ".", IN_CREATE) >= 0, "inotify_add_watch: %s", strerror(errno));
         close(creat("made", 0600));
+        fd = fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK, O_RDONLY);
+        CHECK(fd >= 0, "fanotify_init: %s", strerror(errno));
+        CHECK(fanotify_mark(fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, "made") == 0, "fanotify_mark: %s",
+              strerror(errno));
+        close(open("made", O_WRONLY));
     }
     test_msg("FD %d", fd);
     test_ready();
@@ -59,9 +61,10 @@ int main(int argc, char **argv)
         CHECK(write(peer, "again", 5) == 5, "write: %s", strerror(errno));
         CHECK(recv(fd, buf, sizeof(buf), 0) == 5, "TCP connection does not work: %s", strerror(errno));
     } else {
-        union { struct inotify_event e; char b[sizeof(struct inotify_event) + 256]; } ev;
-        ssize_t n = read(fd, &ev, sizeof(ev));
-        CHECK(n > 0 && (ev.e.mask & IN_CREATE) && strcmp(ev.e.name, "made") == 0, "queued inotify event lost (read %zd)", n);
+        struct fanotify_event_metadata ev[4];
+        ssize_t n = read(fd, ev, sizeof(ev));
+        CHECK(n >= (ssize_t)sizeof(ev[0]) && (ev[0].mask & FAN_CLOSE_WRITE), "queued fanotify event lost (read %zd)", n);
+        close(ev[0].fd);
     }
     pass();
 }

@@ -54,15 +54,15 @@ class RefusalTest {
     }
 
     @Test
-    void refuse_socket_inotify() throws Exception {
-        refused("inotify", "inotify");
+    void refuse_socket_fanotify() throws Exception {
+        refused("fanotify", "fanotify");
     }
 
     /** Without the engine the target itself must still pass. */
     @Test
     void refuse_socket_targets_pass_alone() throws Exception {
         Assumptions.assumeTrue(Amber.nocr(), "covered by the refusal tests");
-        for (String kind : List.of("tcp", "inotify")) {
+        for (String kind : List.of("tcp", "fanotify")) {
             try (Target t = Target.start(tmp.resolve(kind), "refuse_socket", kind)) {
                 t.awaitReady();
                 t.sigterm();
