@@ -36,6 +36,7 @@ public final class Kinds {
             new MemfdLateKind(),
             new FsKind(),
             new SessionKind(),
+            new dev.amber.kind.tty.ControllingTerminalKind(),   // once sessions and groups exist
             new SignalKind(),
             new ThreadKind(),
             new CpuKind(),

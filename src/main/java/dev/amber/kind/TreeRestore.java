@@ -23,6 +23,7 @@ public final class TreeRestore implements AutoCloseable {
     private final Set<Integer> pids;
     private final Map<Object, Object> held = new HashMap<>();
     private final List<Integer> amberFds = new ArrayList<>();
+    private boolean shellJob;
 
     public TreeRestore(Set<Integer> pids) {
         this.pids = pids;
@@ -30,6 +31,16 @@ public final class TreeRestore implements AutoCloseable {
 
     public static TreeRestore of(int pid) {
         return new TreeRestore(Set.of(pid));
+    }
+
+    /** restart --shell-job: the job's terminal is the one amber restart runs in (kind.tty). */
+    public TreeRestore shellJob(boolean on) {
+        shellJob = on;
+        return this;
+    }
+
+    public boolean shellJob() {
+        return shellJob;
     }
 
     /** Every process of the tree being restored. */

@@ -50,8 +50,8 @@ final class FileClass {
 
     static String reason(String target) {
         if (target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/ptmx")) {
-            return "terminals are not supported yet: start the program with its input and output"
-                    + " redirected (e.g. </dev/null >log 2>&1)";
+            return "only pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported: start the program with its input"
+                    + " and output redirected (e.g. </dev/null >log 2>&1)";
         }
         if (target.startsWith("pipe:")) {
             return "pipes are not supported yet: redirect the program's output to a file";
