@@ -22,6 +22,12 @@ class TtyTest {
         CheckpointRestartTest.roundTrip(tmp, "pty");
     }
 
+    /** A session leader whose controlling terminal is its pty, its group in the foreground (pty_ctty.c). */
+    @Test
+    void pty_controlling_terminal() throws Exception {
+        CheckpointRestartTest.roundTrip(tmp, "pty_ctty");
+    }
+
     /**
      * Checkpoint without --kill: the queued data was read out and written back, so the process
      * that goes on running reads exactly what it would have.
