@@ -13,6 +13,7 @@ public final class FdKinds {
             new dev.amber.kind.epoll.EpollKind(),
             new dev.amber.kind.eventfd.EventfdKind(),
             new dev.amber.kind.signalfd.SignalfdKind(),
+            new dev.amber.kind.unix.UnixSocketKind(),   // before inet: it passes other families on
             new dev.amber.kind.inet.InetSocketKind(),
             new dev.amber.kind.tty.TerminalKind(),
             new dev.amber.kind.inotify.InotifyKind());

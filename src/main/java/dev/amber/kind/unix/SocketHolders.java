@@ -1,0 +1,82 @@
+package dev.amber.kind.unix;
+
+import dev.amber.kind.FdRef;
+import dev.amber.kind.TreeDump;
+import dev.amber.proc.Fds;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Which processes hold a socket, by its inode: the descriptors of the tree (read once per
+ * checkpoint), and for refusals the first process outside it, found by scanning every
+ * {@code /proc/PID/fd} for {@code socket:[N]}.
+ */
+final class SocketHolders {
+    private SocketHolders() {}
+
+    /** Socket inode → every descriptor of the tree on it. */
+    static Map<Long, List<FdRef>> inTree(TreeDump tree) {
+        return tree.cached(SocketHolders.class, () -> {
+            Map<Long, List<FdRef>> out = new HashMap<>();
+            for (int pid : tree.pids()) {
+                try {
+                    for (int fd : Fds.list(pid)) {
+                        long inode = socketInode(Fds.readLink(pid, fd));
+                        if (inode > 0) {
+                            out.computeIfAbsent(inode, k -> new ArrayList<>()).add(new FdRef(pid, fd));
+                        }
+                    }
+                } catch (IOException e) {
+                    // the process is gone: its descriptors hold nothing any more
+                }
+            }
+            return out;
+        });
+    }
+
+    static long socketInode(String link) {
+        if (link == null || !link.startsWith("socket:[") || !link.endsWith("]")) {
+            return -1;
+        }
+        return Long.parseLong(link.substring("socket:[".length(), link.length() - 1));
+    }
+
+    /** {@code pid 4242 (server)} of a process outside the tree holding the socket, or null. */
+    static String outside(TreeDump tree, long inode) {
+        String wanted = "socket:[" + inode + "]";
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : procs) {
+                int pid = Integer.parseInt(p.getFileName().toString());
+                if (tree.contains(pid)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> fds = Files.newDirectoryStream(p.resolve("fd"))) {
+                    for (Path fd : fds) {
+                        if (wanted.equals(Files.readSymbolicLink(fd).toString())) {
+                            return "pid " + pid + " (" + comm(p) + ") fd " + fd.getFileName();
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // gone, or not ours to read
+                }
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return null;
+    }
+
+    private static String comm(Path proc) {
+        try {
+            return Files.readString(proc.resolve("comm")).strip();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package dev.amber.kind.unix;
+
+import dev.amber.image.proto.UnixRole;
+import dev.amber.image.proto.UnixSocket;
+import dev.amber.kind.DumpContext;
+import com.google.protobuf.ByteString;
+import java.util.Set;
+
+/**
+ * Says how a unix socket is connected ({@link UnixRole}) from the sock_diag table and the
+ * descriptors of the tree, and refuses the connections that a restart could not make again:
+ * a peer held by a process outside the tree (unless declared with --external-unix), data a
+ * client wrote into a connection its listener has not accepted yet (nothing holds that end, so
+ * the data cannot be read in place).
+ */
+final class UnixPeers {
+    private final DumpContext ctx;
+    private final UnixDiag.Table table;
+    private final String where, kind;
+
+    UnixPeers(DumpContext ctx, UnixDiag.Table table, String where, String kind) {
+        this.ctx = ctx;
+        this.table = table;
+        this.where = where;
+        this.kind = kind;
+    }
+
+    private boolean inTree(long inode) {
+        return !UnixSocketKind.holders(ctx, inode).isEmpty();
+    }
+
+    /**
+     * The names declared with {@code amber checkpoint --external-unix}. Read through reflection
+     * until TreeDump.Options (being added with the tree work) is in every build; none before.
+     */
+    @SuppressWarnings("unchecked")
+    private Set<String> external() {
+        try {
+            Object options = ctx.tree().getClass().getMethod("options").invoke(ctx.tree());
+            return (Set<String>) options.getClass().getMethod("externalUnix").invoke(options);
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            return Set.of();
+        }
+    }
+
+    private boolean declared(byte[] name) {
+        return external().stream().anyMatch(x -> UnixName.matches(x, name));
+    }
+
+    /** Sets the role (and peer, listener) of {@code e} in {@code s}; false when refused. */
+    boolean classify(UnixDiag.Entry e, UnixSocket.Builder s) {
+        if (e.listening()) {
+            for (long c : e.icons()) {
+                if (!inTree(c)) {
+                    String holder = SocketHolders.outside(ctx.tree(), c);
+                    ctx.refuse(where, kind, "a connection from " + (holder != null ? holder : "socket:[" + c + "]")
+                            + ", outside the tree, waits to be accepted: let the program accept it first, or"
+                            + " checkpoint a tree that holds the client too");
+                    return false;
+                }
+            }
+            s.setRole(UnixRole.UNIX_LISTENING).setListener(UnixSocketKind.listener(e, table));
+            return true;
+        }
+        Long listener = table.queuedOn().get(e.inode());
+        if (listener != null) {
+            return queued(e, table.get(listener), s);
+        }
+        if (e.peer() == null) {
+            s.setRole(UnixRole.UNIX_UNCONNECTED);
+            return true;
+        }
+        if (e.peer() == 0) {
+            s.setRole(UnixRole.UNIX_DEAD_PEER);
+            return true;
+        }
+        UnixDiag.Entry p = table.get(e.peer());
+        if (inTree(e.peer()) && p != null) {
+            if (p.peer() != null && p.peer() == e.inode()) {
+                s.setRole(UnixRole.UNIX_PAIR).setPeerInode(p.inode());
+                return true;
+            }
+            if (e.type() == UnixSocketKind.SOCK_DGRAM && p.name().length > 0) {
+                s.setRole(UnixRole.UNIX_DGRAM_TO).setPeerInode(p.inode()).setPeerName(ByteString.copyFrom(p.name()));
+                return true;
+            }
+            ctx.refuse(where, kind, "connected to socket:[" + p.inode() + "], which is neither connected back nor"
+                    + " named: not supported");
+            return false;
+        }
+        return external(e, p, e.peer(), s);
+    }
+
+    private boolean queued(UnixDiag.Entry e, UnixDiag.Entry l, UnixSocket.Builder s) {
+        if (e.wqueue() > 0) {
+            ctx.refuse(where, kind, "wrote " + e.wqueue() + " byte(s) (kernel buffer size) into a connection to "
+                    + UnixName.display(l.name()) + " that is not accepted yet: they cannot be read without accepting"
+                    + " it; let the server accept it first");
+            return false;
+        }
+        if (!inTree(l.inode())) {
+            return external(e, l, l.inode(), s);
+        }
+        s.setRole(UnixRole.UNIX_QUEUED).setPeerInode(l.inode()).setListener(UnixSocketKind.listener(l, table));
+        return true;
+    }
+
+    /** Connected to {@code peer}, held outside the tree: external if declared, else refused. */
+    private boolean external(UnixDiag.Entry e, UnixDiag.Entry p, long peer, UnixSocket.Builder s) {
+        byte[] name = p == null ? new byte[0] : p.name();
+        if (name.length > 0 && declared(name)) {
+            s.setRole(UnixRole.UNIX_EXTERNAL).setPeerInode(peer).setPeerName(ByteString.copyFrom(name));
+            return true;
+        }
+        String holder = SocketHolders.outside(ctx.tree(), peer);
+        String peerName = "socket:[" + peer + "]" + (name.length > 0 ? " " + UnixName.display(name) : "");
+        String remedy = name.length > 0
+                ? "checkpoint a tree that holds both ends, or declare the peer external with --external-unix "
+                        + UnixName.display(name) + " (reconnected to that name at restart)"
+                : "checkpoint a tree that holds both ends (their common parent)";
+        ctx.refuse(where, kind, "its peer " + peerName + " is held by " + (holder != null ? holder : "no process found")
+                + ", outside the tree: " + remedy);
+        return false;
+    }
+}

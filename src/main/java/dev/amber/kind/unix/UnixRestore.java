@@ -1,0 +1,311 @@
+package dev.amber.kind.unix;
+
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.UnixListener;
+import dev.amber.image.proto.UnixQueuedClient;
+import dev.amber.image.proto.UnixRole;
+import dev.amber.image.proto.UnixSocket;
+import dev.amber.kind.RestoreContext;
+import dev.amber.kind.TreeRestore;
+import dev.amber.sys.Arch;
+import dev.amber.sys.ErrnoException;
+import dev.amber.sys.Pidfd;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Makes unix sockets again at restart. A socket is made once, inside the puppet restored first
+ * that needs it (so that names are bound in the restored process's namespaces and relative to
+ * its directory), and a copy is kept in Amber ({@link Made}) by its saved inode: the other end of
+ * a pair, a listener and the clients queued on it, a datagram socket others are connected to.
+ * Each puppet then takes its ends from Amber with pidfd_getfd.
+ *
+ * <p>Order for one socket: make (socketpair; socket, bind, listen, connect the queued clients in
+ * queue order), put its receive queue back by sending from a socket that may send to it (its
+ * pair's other end, or a fresh socket sending to its name), connect a datagram socket to its
+ * peer (after the queue: a connected datagram socket takes data only from its peer), options,
+ * O_NONBLOCK, and the shutdown halves last: for a pair, once both ends are restored, since a shut
+ * down end could no longer send the other end's queue.
+ */
+final class UnixRestore {
+    private static final int AF_UNIX = 1, SOCK_CLOEXEC = 02000000, SOCK_NONBLOCK = 04000, O_NONBLOCK = 04000,
+            F_GETFL = 3, F_SETFL = 4, EADDRINUSE = 98, SCRATCH_PAIR = 3072, ADDR_AT = 2048;
+
+    /** The sockets made so far, by saved inode (Amber's copies), and what waits for a pair's second end. */
+    private static final class Made {
+        final Map<Long, Integer> amber = new HashMap<>();
+        final Set<Long> restored = new HashSet<>();
+        final Map<Long, Integer> pendingShutdown = new HashMap<>();
+        final Map<Long, Integer> deadPartner = new HashMap<>();
+    }
+
+    private UnixRestore() {}
+
+    static long restore(RestoreContext ctx, Descriptor d) throws IOException {
+        UnixSocket s = d.getUnix();
+        Injector inj = ctx.injector();
+        TreeRestore tree = ctx.tree();
+        Made made = tree.hold(Made.class, Made::new);
+        long inode = s.getInode();
+        String what = "pid " + ctx.pid() + " fd " + d.getFd() + " " + UnixSocketKind.describe(s.getType(),
+                s.getName().toByteArray(), inode);
+        if (!made.restored.add(inode)) {
+            return TreeRestore.pullFromAmber(inj, made.amber.get(inode));   // another descriptor of the same socket
+        }
+        Maker maker = new Maker(ctx, made, what);
+        switch (s.getRole()) {
+            case UNIX_LISTENING, UNIX_QUEUED -> maker.group(s.getType(), s.getListener());
+            case UNIX_PAIR -> maker.pair(s.getType(), inode, s.getPeerInode(), false);
+            case UNIX_DEAD_PEER -> maker.pair(s.getType(), inode, 0, true);
+            case UNIX_DGRAM_TO -> {
+                maker.named(inode, s.getType(), s.getName().toByteArray());
+                maker.named(s.getPeerInode(), s.getType(), s.getPeerName().toByteArray());
+            }
+            case UNIX_EXTERNAL -> maker.external(inode, s);
+            default -> maker.named(inode, s.getType(), s.getName().toByteArray());
+        }
+        long fd = TreeRestore.pullFromAmber(inj, made.amber.get(inode));
+        if (s.getQueueCount() > 0) {
+            refill(ctx, made, s, fd, what);
+        }
+        Integer partner = made.deadPartner.remove(inode);
+        if (partner != null) {
+            Pidfd.close(partner);   // the peer goes: a stream end sees both halves shut, as it did
+        }
+        if (s.getRole() == UnixRole.UNIX_DGRAM_TO) {
+            connect(inj, fd, s.getPeerName().toByteArray(), what);
+        }
+        if (s.getFileMode() != 0 && UnixName.path(s.getName().toByteArray())) {
+            fileAttributes(ctx.pid(), s, what);
+        }
+        UnixOptions.write(inj, fd, s.getOptionsList(), what);
+        long flags = inj.check("fcntl(F_GETFL) " + what, Arch.SYS_FCNTL, fd, F_GETFL);
+        inj.check("fcntl(F_SETFL) " + what, Arch.SYS_FCNTL, fd, F_SETFL, (flags & ~O_NONBLOCK) | (s.getFlags() & O_NONBLOCK));
+        shutdown(ctx, made, s, fd, what);
+        return fd;
+    }
+
+    /** Sends the saved queue to {@code fd} from a socket allowed to send to it. */
+    private static void refill(RestoreContext ctx, Made made, UnixSocket s, long fd, String what) throws IOException {
+        Injector inj = ctx.injector();
+        List<byte[]> messages = s.getQueueList().stream().map(b -> b.toByteArray()).toList();
+        Integer from = switch (s.getRole()) {
+            case UNIX_PAIR -> made.amber.get(s.getPeerInode());
+            case UNIX_DEAD_PEER -> made.deadPartner.get(s.getInode());
+            default -> null;
+        };
+        long sender;
+        byte[] to = null;
+        if (from != null) {
+            sender = TreeRestore.pullFromAmber(inj, from);
+        } else {
+            sender = inj.check("socket(AF_UNIX) to refill " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC, 0);
+            to = s.getName().toByteArray();
+        }
+        try {
+            UnixQueue.fill(inj, sender, to, messages, s.getType(), what);
+        } finally {
+            inj.call(Arch.SYS_CLOSE, sender);
+        }
+    }
+
+    /**
+     * Shutdown halves. On a stream or seqpacket pair shutdown(2) also shuts the peer's opposite
+     * half, so each end's own halves applied to both ends give back both ends' state.
+     */
+    private static void shutdown(RestoreContext ctx, Made made, UnixSocket s, long fd, String what) throws IOException {
+        Injector inj = ctx.injector();
+        if (s.getRole() == UnixRole.UNIX_PAIR) {
+            if (!made.restored.contains(s.getPeerInode()) || made.pendingShutdown.get(s.getPeerInode()) == null) {
+                made.pendingShutdown.put(s.getInode(), s.getShutdown());
+                return;
+            }
+            int peerHalves = made.pendingShutdown.remove(s.getPeerInode());
+            shut(inj, fd, s.getShutdown(), what);
+            if (peerHalves != 0) {
+                long peer = TreeRestore.pullFromAmber(inj, made.amber.get(s.getPeerInode()));
+                try {
+                    shut(inj, peer, peerHalves, what + " (its peer)");
+                } finally {
+                    inj.call(Arch.SYS_CLOSE, peer);
+                }
+            }
+            return;
+        }
+        if (s.getRole() != UnixRole.UNIX_DEAD_PEER || s.getType() == UnixSocketKind.SOCK_DGRAM) {
+            shut(inj, fd, s.getShutdown(), what);
+        }
+    }
+
+    private static void shut(Injector inj, long fd, int halves, String what) throws IOException {
+        if (halves == 0) {
+            return;
+        }
+        int how = halves == 1 ? 0 : halves == 2 ? 1 : 2;   // RCV → SHUT_RD, SEND → SHUT_WR, both → SHUT_RDWR
+        inj.check("shutdown(" + how + ") " + what, Arch.SYS_SHUTDOWN, fd, how);
+    }
+
+    static void connect(Injector inj, long fd, byte[] name, String what) throws IOException {
+        byte[] sa = UnixName.sockaddr(name);
+        long r = inj.call(Arch.SYS_CONNECT, fd, inj.put(ADDR_AT, sa), sa.length);
+        if (r < 0) {
+            String err = dev.amber.sys.Errno.describe((int) -r);
+            throw new IOException(what + ": connect to " + UnixName.display(name) + ": " + err
+                    + (r == -111 || r == -2 ? " (nothing listens there): start the program that serves it, then"
+                    + " restart again" : ""));
+        }
+    }
+
+    /** Where a bound name's file is, seen from Amber through the process's root or current directory. */
+    static Path fileOf(int pid, byte[] name) {
+        String path = UnixName.pathString(name);
+        return path.startsWith("/") ? Path.of("/proc/" + pid + "/root" + path) : Path.of("/proc/" + pid + "/cwd", path);
+    }
+
+    private static void fileAttributes(int pid, UnixSocket s, String what) throws IOException {
+        Path p = fileOf(pid, s.getName().toByteArray());
+        try {
+            // Following links: with NOFOLLOW_LINKS the JDK opens the file to fchmod it, and a socket
+            // file cannot be opened (ENXIO). The kernel just made it: it is not a link.
+            Files.setAttribute(p, "unix:mode", s.getFileMode());
+            Files.setAttribute(p, "unix:uid", s.getFileUid());
+            Files.setAttribute(p, "unix:gid", s.getFileGid());
+        } catch (IOException e) {
+            throw new IOException(what + ": setting the socket file's mode and owner: " + e.getMessage(), e);
+        }
+    }
+
+    /** Makes sockets inside the puppet and moves them to Amber. */
+    private record Maker(RestoreContext ctx, Made made, String what) {
+        private Injector inj() {
+            return ctx.injector();
+        }
+
+        /** Moves the puppet's {@code fd} into Amber under {@code inode}. */
+        private void keep(long inode, long fd) throws IOException {
+            int copy = Pidfd.grab(ctx.pid(), (int) fd);
+            made.amber.put(inode, ctx.tree().keep(copy));
+            inj().call(Arch.SYS_CLOSE, fd);
+        }
+
+        private long socket(int type) throws IOException {
+            return inj().check("socket(AF_UNIX, " + UnixSocketKind.typeName(type) + ") " + what, Arch.SYS_SOCKET, AF_UNIX,
+                    type | SOCK_CLOEXEC, 0);
+        }
+
+        void pair(int type, long inode, long peer, boolean dead) throws IOException {
+            if (made.amber.containsKey(inode)) {
+                return;
+            }
+            inj().check("socketpair(AF_UNIX, " + UnixSocketKind.typeName(type) + ") " + what, Arch.SYS_SOCKETPAIR, AF_UNIX,
+                    type | SOCK_CLOEXEC, 0, inj().scratch() + SCRATCH_PAIR);
+            ByteBuffer b = ByteBuffer.wrap(inj().get(SCRATCH_PAIR, 8)).order(ByteOrder.LITTLE_ENDIAN);
+            int a = b.getInt(0), z = b.getInt(4);
+            keep(inode, a);
+            if (dead) {
+                made.deadPartner.put(inode, Pidfd.grab(ctx.pid(), z));   // closed once the queue is back
+                inj().call(Arch.SYS_CLOSE, z);
+            } else {
+                keep(peer, z);
+            }
+        }
+
+        /** A socket bound to {@code name} (none: unbound), unless made already. */
+        void named(long inode, int type, byte[] name) throws IOException {
+            if (made.amber.containsKey(inode)) {
+                return;
+            }
+            long fd = socket(type);
+            bind(fd, type, name);
+            keep(inode, fd);
+        }
+
+        /** The listener and every client queued on it, connected in queue order. */
+        void group(int type, UnixListener l) throws IOException {
+            if (made.amber.containsKey(l.getInode())) {
+                return;
+            }
+            long fd = socket(type);
+            bind(fd, type, l.getName().toByteArray());
+            inj().check("listen(" + l.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, l.getBacklog());
+            keep(l.getInode(), fd);
+            for (UnixQueuedClient c : l.getClientsList()) {
+                long cfd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                bind(cfd, type, c.getName().toByteArray());
+                connect(inj(), cfd, l.getName().toByteArray(), what + " (queued connection socket:[" + c.getInode() + "])");
+                keep(c.getInode(), cfd);
+            }
+        }
+
+        void external(long inode, UnixSocket s) throws IOException {
+            long fd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+            bind(fd, s.getType(), s.getName().toByteArray());
+            connect(inj(), fd, s.getPeerName().toByteArray(), what + " (external peer)");
+            keep(inode, fd);
+        }
+
+        /**
+         * bind(2) to the saved name. A filesystem name whose file is still there (the checkpointed
+         * process was killed, its socket file stays) is unlinked first, but only if it is a socket
+         * file and no socket of this host is bound to that path.
+         */
+        void bind(long fd, int type, byte[] name) throws IOException {
+            if (name.length == 0) {
+                return;
+            }
+            byte[] sa = UnixName.sockaddr(name);
+            long r = inj().call(Arch.SYS_BIND, fd, inj().put(ADDR_AT, sa), sa.length);
+            if (r == -EADDRINUSE && UnixName.path(name)) {
+                Path file = fileOf(ctx.pid(), name);
+                String path = UnixName.pathString(name);
+                if (!isSocketFile(file)) {
+                    throw new IOException(what + ": bind: " + path + " exists and is not a socket: move it away, then"
+                            + " restart again");
+                }
+                if (boundOnHost(ctx.pid(), path)) {
+                    throw new IOException(what + ": bind: " + path + " is in use by another socket on this host"
+                            + " (ss -xlp | grep " + path + "): stop what holds it, then restart again");
+                }
+                inj().check("unlink stale socket file " + path + " " + what, Arch.SYS_UNLINK, inj().putString(ADDR_AT, path));
+                r = inj().call(Arch.SYS_BIND, fd, inj().put(ADDR_AT, sa), sa.length);
+            } else if (r == -EADDRINUSE) {
+                throw new IOException(what + ": bind: abstract name " + UnixName.display(name) + " is in use on this"
+                        + " host (ss -xlp | grep '" + UnixName.display(name) + "'): stop what holds it, then restart again");
+            }
+            ErrnoException.check(r, "bind(" + UnixName.display(name) + ") " + what, "in pid " + ctx.pid());
+        }
+    }
+
+    private static boolean isSocketFile(Path p) {
+        try {
+            return ((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 0170000) == 0140000;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether /proc/net/unix (of the process's network namespace) lists a socket bound to {@code path}. */
+    private static boolean boundOnHost(int pid, String path) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/net/unix"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 8 && f[7].equals(path)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,194 @@
+package dev.amber.kind.unix;
+
+import com.google.protobuf.ByteString;
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.UnixListener;
+import dev.amber.image.proto.UnixQueuedClient;
+import dev.amber.image.proto.UnixRole;
+import dev.amber.image.proto.UnixSocket;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.FdKind;
+import dev.amber.kind.FdRef;
+import dev.amber.kind.RestoreContext;
+import dev.amber.kind.inet.InetSocketKind;
+import dev.amber.proc.FdInfo;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Unix sockets (AF_UNIX) of every type, wherever their ends are in the tree: socketpairs,
+ * accepted and connecting ends, listeners with the connections still waiting in their accept
+ * queue, datagram sockets bound to a name or connected to one, with the data queued for each to
+ * read (message boundaries kept), shutdown halves, options and O_NONBLOCK.
+ *
+ * <p>Checkpoint: sock_diag ({@link UnixDiag}) gives every socket's peer, name, accept queue and
+ * shutdown state, read once per checkpoint; the socket's own queue is peeked in place
+ * ({@link UnixQueue}). A socket whose peer is held outside the tree is refused, naming that
+ * process, unless its name was declared with {@code --external-unix} (then it is connected to
+ * that name again at restart). Sockets of other families are passed to {@link InetSocketKind}.
+ *
+ * <p>Restart: each socket is made once ({@link UnixRestore}), inside the first puppet that
+ * needs it, and then kept by Amber so that every puppet with an end takes its copy.
+ */
+public final class UnixSocketKind implements FdKind {
+    private static final int SO_DOMAIN = 39, AF_UNIX = 1;
+    static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5;
+    private static final FdKind INET = new InetSocketKind();
+
+    @Override
+    public Descriptor.KindCase kindCase() {
+        return Descriptor.KindCase.UNIX;
+    }
+
+    /** Any socket: its family can only be asked of the process; others go to the inet kind. */
+    @Override
+    public boolean handles(String target) {
+        return target.startsWith("socket:[");
+    }
+
+    static String typeName(int type) {
+        return switch (type) {
+            case SOCK_STREAM -> "stream";
+            case SOCK_DGRAM -> "datagram";
+            case SOCK_SEQPACKET -> "seqpacket";
+            default -> "type " + type;
+        };
+    }
+
+    /** {@code socket (unix stream /run/app.sock)}, the words of the descriptor table's refusals. */
+    static String describe(int type, byte[] name, long inode) {
+        return "socket (unix " + typeName(type) + " " + (name.length > 0 ? UnixName.display(name) : "socket:[" + inode + "]")
+                + ")";
+    }
+
+    /** The diag table of the process's network namespace, read once per checkpoint. */
+    private static UnixDiag.Table table(DumpContext ctx) throws IOException {
+        String netns;
+        try {
+            netns = Files.readSymbolicLink(Path.of("/proc/" + ctx.pid() + "/ns/net")).toString();
+        } catch (IOException e) {
+            netns = "pid " + ctx.pid();
+        }
+        try {
+            return ctx.tree().cached("unix sock_diag " + netns, () -> {
+                try {
+                    return UnixDiag.read(ctx.injector());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    @Override
+    public void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException {
+        Injector inj = ctx.injector();
+        if (UnixQueue.getInt(inj, fd, SO_DOMAIN, "getsockopt(SO_DOMAIN) fd " + fd + " " + target) != AF_UNIX) {
+            INET.dump(ctx, fd, target, info, d);
+            return;
+        }
+        long inode = SocketHolders.socketInode(target);
+        UnixDiag.Table table = table(ctx);
+        UnixDiag.Entry e = table.get(inode);
+        String where = "fd " + fd;
+        if (e == null) {
+            ctx.refuse(where, "socket (unix " + target + ")", "sock_diag does not list it (is the process in"
+                    + " another network namespace than the rest of the tree?)");
+            return;
+        }
+        String kind = describe(e.type(), e.name(), inode);
+        UnixSocket.Builder s = UnixSocket.newBuilder().setInode(inode).setType(e.type()).setFlags(info.flags())
+                .setName(ByteString.copyFrom(e.name())).setShutdown(e.shutdown());
+        if (!new UnixPeers(ctx, table, where, kind).classify(e, s)) {
+            return;
+        }
+        if (s.getRole() != UnixRole.UNIX_LISTENING && !queue(ctx, fd, e, s, where, kind)) {
+            return;
+        }
+        s.addAllOptions(UnixOptions.read(inj, fd, "fd " + fd + " " + kind));
+        if (UnixName.path(e.name())) {
+            fileAttributes(ctx.pid(), e.name(), s);
+        }
+        d.setUnix(s);
+    }
+
+    /** Peeks the receive queue into {@code s}; false when the socket was refused. */
+    private static boolean queue(DumpContext ctx, int fd, UnixDiag.Entry e, UnixSocket.Builder s, String where,
+            String kind) throws IOException {
+        UnixQueue.Peeked q = UnixQueue.peek(ctx.injector(), fd, e.type(), e.shutdown(), where + " " + kind);
+        if (q.descriptors() > 0) {
+            ctx.refuse(where, kind, q.descriptors() + " descriptor(s) in flight (SCM_RIGHTS) in its receive queue:"
+                    + " not supported (let the process read them first)");
+            return false;
+        }
+        if (q.credentials()) {
+            ctx.refuse(where, kind, "credentials in flight (SCM_CREDENTIALS, SO_PASSCRED) with " + q.messages().size()
+                    + " queued message(s): not supported (let the process read them first)");
+            return false;
+        }
+        if (q.messages().isEmpty()) {
+            return true;
+        }
+        if (e.type() != SOCK_STREAM) {
+            for (byte[] m : q.messages()) {
+                if (m.length > UnixQueue.DATA_SIZE) {
+                    ctx.refuse(where, kind, "a queued message of " + m.length + " bytes: messages over "
+                            + UnixQueue.DATA_SIZE + " bytes are not supported yet");
+                    return false;
+                }
+            }
+        }
+        UnixRole role = s.getRole();
+        if (role == UnixRole.UNIX_EXTERNAL) {
+            ctx.refuse(where, kind, q.bytes() + " byte(s) sent by the external peer are still queued: they could not be"
+                    + " put back after a restart (let the process read them first)");
+            return false;
+        }
+        if ((role == UnixRole.UNIX_UNCONNECTED || role == UnixRole.UNIX_DGRAM_TO) && e.name().length == 0) {
+            ctx.refuse(where, kind, q.bytes() + " byte(s) queued for an unnamed, unconnected socket: not supported");
+            return false;
+        }
+        q.messages().forEach(m -> s.addQueue(ByteString.copyFrom(m)));
+        return true;
+    }
+
+    /** The socket file's permissions and owner, seen through the process's root or cwd. */
+    private static void fileAttributes(int pid, byte[] name, UnixSocket.Builder s) {
+        try {
+            Path p = UnixRestore.fileOf(pid, name);
+            s.setFileMode((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 07777)
+                    .setFileUid((Integer) Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                    .setFileGid((Integer) Files.getAttribute(p, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        } catch (IOException | RuntimeException e) {
+            // the file was removed: the socket keeps its name, the restart makes the file anew
+        }
+    }
+
+    @Override
+    public long restore(RestoreContext ctx, Descriptor d) throws IOException {
+        return UnixRestore.restore(ctx, d);
+    }
+
+    /** Every descriptor of the tree on socket {@code inode}. */
+    static List<FdRef> holders(DumpContext ctx, long inode) {
+        return SocketHolders.inTree(ctx.tree()).getOrDefault(inode, List.of());
+    }
+
+    static UnixListener.Builder listener(UnixDiag.Entry l, UnixDiag.Table table) {
+        UnixListener.Builder b = UnixListener.newBuilder().setInode(l.inode()).setName(ByteString.copyFrom(l.name()))
+                .setBacklog((int) l.wqueue());
+        for (long c : l.icons()) {
+            UnixDiag.Entry ce = table.get(c);
+            b.addClients(UnixQueuedClient.newBuilder().setInode(c)
+                    .setName(ByteString.copyFrom(ce == null ? new byte[0] : ce.name())));
+        }
+        return b;
+    }
+}

@@ -1,0 +1,55 @@
+/*
+ * unix_peer: the two ends of one unix stream connection in two unrelated processes, for the
+ * refusal of a peer outside the checkpointed tree.
+ *   unix_peer server        binds peer.sock in its cwd, accepts one connection, READY; after
+ *                           SIGTERM reads until end of file and expects "hibye"
+ *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
+ *                           checks its peer's name (peer.sock, as the server bound it) and
+ *                           writes "bye"
+ */
+#define _GNU_SOURCE
+#include "amtest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    test_init(argc, argv);
+    CHECK(argc >= 2, "usage: unix_peer server | client PATH");
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strcmp(argv[1], "server") == 0) {
+        strcpy(sa.sun_path, "peer.sock");
+        int l = socket(AF_UNIX, SOCK_STREAM, 0);
+        CHECK(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind: %s", strerror(errno));
+        CHECK(listen(l, 1) == 0, "listen: %s", strerror(errno));
+        test_ready();
+        int s = accept(l, NULL, NULL);
+        CHECK(s >= 0, "accept: %s", strerror(errno));
+        test_waitsig();
+        char buf[64];
+        size_t got = 0;
+        ssize_t r;
+        while ((r = recv(s, buf + got, sizeof(buf) - got, 0)) > 0)
+            got += r;
+        CHECK(got == 5 && memcmp(buf, "hibye", 5) == 0, "server read %zu bytes: %.*s", got, (int)got, buf);
+        pass();
+    }
+    CHECK(argc >= 3, "usage: unix_peer client PATH");
+    strncpy(sa.sun_path, argv[2], sizeof(sa.sun_path) - 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s: %s", argv[2], strerror(errno));
+    CHECK(write(fd, "hi", 2) == 2, "write: %s", strerror(errno));
+    test_msg("FD %d", fd);
+    test_ready();
+    test_waitsig();
+    struct sockaddr_un got;
+    socklen_t gl = sizeof(got);
+    CHECK(getpeername(fd, (struct sockaddr *)&got, &gl) == 0 && strcmp(got.sun_path, "peer.sock") == 0, "peer name lost: %s", got.sun_path);
+    CHECK(write(fd, "bye", 3) == 3, "write: %s", strerror(errno));
+    pass();
+}

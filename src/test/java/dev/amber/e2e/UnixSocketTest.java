@@ -1,0 +1,88 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Checkpoint/restart of unix sockets (kind.unix) with unix_sockets.c, which checks every byte,
+ * boundary, half, name and option itself: once with --kill and a restart (the path-bound socket
+ * files stay behind and must be taken over), once without --kill (the process must see exactly
+ * the same queues afterwards). Socket inodes are new after a restart, so they are masked in the
+ * /proc comparison, as for inet sockets.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class UnixSocketTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void unix_sockets() throws Exception {
+        try (Target t = Target.start(tmp, "unix_sockets")) {
+            t.awaitReady();
+            ProcSnapshot before = t.snapshot();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            CheckpointRestartTest.assertSame(InetSocketTest.masked(before), t, InetSocketTest::masked);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /** A checkpoint that leaves the process running takes nothing from its queues. */
+    @Test
+    void unix_sockets_left_running() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "unix_sockets")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString());
+            assertEquals(0, r.exit(), r.describe() + t.logText());
+            Amber.Result again = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image2").toString());
+            assertEquals(0, again.exit(), again.describe() + t.logText());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /** A socket connected to a process outside the tree is refused, naming that process, with a remedy. */
+    @Test
+    void peer_outside_the_tree() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target server = Target.start(tmp.resolve("server"), "unix_peer", "server");
+                Target client = Target.start(tmp.resolve("client"), "unix_peer", "client",
+                        tmp.resolve("server").resolve("cwd").resolve("peer.sock").toString())) {
+            server.awaitReady();
+            client.awaitReady();
+            String fd = client.logLines().stream().filter(l -> l.startsWith("FD ")).findFirst().orElseThrow().substring(3);
+            ProcSnapshot before = client.snapshot();
+            Path image = tmp.resolve("image");
+            Amber.Result r = client.run("checkpoint", Long.toString(client.pid), "-D", image.toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            String prefix = "pid " + client.pid + " fd " + fd + ":";
+            List<String> named = r.stderrLines().stream().filter(l -> l.startsWith(prefix)).toList();
+            assertEquals(1, named.size(), "one refusal line starting '" + prefix + "'\n" + r.describe());
+            String line = named.getFirst();
+            assertTrue(line.contains("unix stream") && line.contains("pid " + server.pid + " (unix_peer)")
+                    && line.contains("--external-unix"), "refusal names the socket, the peer process and the remedy: " + line);
+            Procs.await(() -> Procs.runsFree(client.pid), Duration.ofSeconds(5), "pid " + client.pid + " to run free");
+            CheckpointRestartTest.assertSame(before, client);
+            client.sigterm();
+            client.assertPassed(client.awaitExit(Duration.ofSeconds(30)));
+            server.sigterm();
+            server.assertPassed(server.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+}
