@@ -30,7 +30,7 @@ import java.util.Set;
  * to the descriptor table, which refuses them.
  */
 public final class TerminalKind implements FdKind {
-    private static final Object SAVED = new Object();
+    private static final Object SAVED = new Object(), REFUSED = new Object();
     private static final int F_SETFL = 4, F_SETFD = 2;
 
     @Override
@@ -61,6 +61,11 @@ public final class TerminalKind implements FdKind {
             master = ends.masters().get(index);
             if (master == null) {
                 if (!shellJob(ctx)) {
+                    // One line per terminal and process: its other descriptors (stdout, stderr) add
+                    // nothing, and the refusal already stops the checkpoint.
+                    if (!ctx.tree().<Set<String>>cached(REFUSED, HashSet::new).add(ctx.pid() + " " + target)) {
+                        return;
+                    }
                     ctx.refuse("fd " + fd, "terminal " + target, "it belongs to a process outside the tree (its"
                             + " master end is not in the tree): checkpoint with --shell-job to restart the job on the"
                             + " terminal amber restart runs in, or start the program with its input and output"
