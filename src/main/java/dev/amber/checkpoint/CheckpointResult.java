@@ -1,4 +1,10 @@
 package dev.amber.checkpoint;
 
-/** What a checkpoint did, for the user and the benchmark. */
-public record CheckpointResult(int pid, long frozenNanos, long wallNanos, long pageBytes, long imageBytes) {}
+import java.util.List;
+
+/**
+ * What a checkpoint did, for the user and the benchmark: the root, how many processes the tree
+ * had, how long it was frozen, and what the user should know that did not stop it.
+ */
+public record CheckpointResult(int pid, int processes, long frozenNanos, long wallNanos, long pageBytes,
+        long imageBytes, List<String> warnings) {}

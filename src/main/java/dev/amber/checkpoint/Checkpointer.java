@@ -5,10 +5,13 @@ import dev.amber.image.ImageWriter;
 import dev.amber.image.proto.Inventory;
 import dev.amber.image.proto.Process;
 import dev.amber.image.proto.Thread;
+import dev.amber.image.proto.Zombie;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.Kinds;
 import dev.amber.kind.ProcessKind;
+import dev.amber.kind.Refusal;
 import dev.amber.kind.TaskHandle;
+import dev.amber.kind.TreeDump;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.proc.ProcStat;
 import dev.amber.sys.Arch;
@@ -18,19 +21,22 @@ import dev.amber.sys.Syscall;
 import dev.amber.trace.CpuPin;
 import dev.amber.trace.Gadget;
 import dev.amber.trace.Injector;
-import dev.amber.trace.Tracee;
 import dev.amber.trace.Timing;
+import dev.amber.trace.Tracee;
 import dev.amber.trace.Tracer;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Checkpoints one process: freeze (seize), inspect every kind (collecting all refusals), and
- * only if nothing is refused write the pages and the metadata. The process is released as soon
- * as its pages are copied, or with {@code kill} ended once the image is complete and verified.
- * On any failure, refusal or cancellation it is put back exactly as it was and the partial image
- * is removed.
+ * Checkpoints the process tree rooted at a pid: freeze every process ({@link TreeFreezer}),
+ * inspect every kind of every process (collecting all refusals), and only if nothing is refused
+ * write the pages and the records. The tree is released as soon as its pages are copied, or with
+ * {@code kill} ended once the image is complete and verified. On any failure, refusal or
+ * cancellation every process is put back exactly as it was and the partial image is removed.
  */
 public final class Checkpointer {
     /** Reports progress: the phase, bytes done, bytes in all. May be called from several threads. */
@@ -44,15 +50,22 @@ public final class Checkpointer {
     private final Cancellation cancellation;
     private final Progress progress;
     private final String toolVersion;
+    private final TreeDump.Options options;
 
     public Checkpointer(int pid, Destination destination, boolean kill, Cancellation cancellation, Progress progress,
             String toolVersion) {
+        this(pid, destination, kill, cancellation, progress, toolVersion, TreeDump.Options.DEFAULT);
+    }
+
+    public Checkpointer(int pid, Destination destination, boolean kill, Cancellation cancellation, Progress progress,
+            String toolVersion, TreeDump.Options options) {
         this.pid = pid;
         this.destination = destination;
         this.kill = kill;
         this.cancellation = cancellation;
         this.progress = progress;
         this.toolVersion = toolVersion;
+        this.options = options;
     }
 
     public CheckpointResult run() throws IOException, ImageException, RefusedException {
@@ -69,116 +82,224 @@ public final class Checkpointer {
         }
     }
 
+    /** One process of the tree while it is held: its threads, and its record being filled. */
+    private record Held(int pid, boolean stopped, List<Tracee> tracees, List<TaskHandle> tasks,
+            Process.Builder record) {}
+
+    /** The frozen part's outcome: the records, and with --kill the still-held processes. */
+    private record Frozen(List<Process> processes, long frozenAt, long thawedAt, List<Held> held, TreeDump tree) {}
+
     private CheckpointResult checkpoint(long t0) throws Exception {
         Timing timing = new Timing("checkpoint");
-        String pagesFile = MemoryKind.pagesFile(pid);
-        try (ImageWriter writer = destination.open();
-                PageStore store = prepare(writer, pagesFile)) {
-            timing.mark("prepare");
-            cancellation.check();   // Ctrl-C while the image space was being reserved: never freeze
-            Frozen frozen = freezeAndCapture(store, timing);
+        Map<Integer, PageStore> stores = new LinkedHashMap<>();
+        try (ImageWriter writer = destination.open()) {
             try {
-                store.complete(done -> {
-                    cancellation.check();
-                    progress.update("writing pages", done, store.totalBytes());
-                });
-                timing.mark("pages written");
-                writer.writeMessage("process-" + pid + ".pb", frozen.process);
-                long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
-                timing.mark("finish");
-                long thawedAt = frozen.thawedAt;
-                if (kill) {
-                    destination.verify();   // every checksum, before anything is killed
-                    timing.mark("verify");
-                    Syscall.check("kill", "pid " + pid, Arch.SYS_KILL, pid, 9, 0);
-                    reap(frozen.tasks);
-                    thawedAt = System.nanoTime();
+                for (int p : TreeFreezer.list(pid)) {
+                    if (stateOf(p) != 'Z') {   // a zombie has no memory left to save
+                        stores.put(p, prepare(writer, p));
+                    }
                 }
-                return new CheckpointResult(pid, thawedAt - frozen.frozenAt, System.nanoTime() - t0,
-                        store.totalBytes(), imageBytes);
-            } catch (Exception | Error e) {
-                if (!frozen.tasks.isEmpty()) {
-                    release(frozen.tasks.stream().map(TaskHandle::tracee).toList(), frozen.tasks,
-                            frozen.process.getStopped());
-                }
-                throw e;
+                timing.mark("prepare");
+                cancellation.check();   // Ctrl-C while the image space was being reserved: never freeze
+                Frozen frozen = freezeAndCapture(writer, stores, timing);
+                return finish(writer, stores, frozen, timing, t0);
+            } finally {
+                stores.values().forEach(PageStore::close);
             }
         }
     }
 
-    private PageStore prepare(ImageWriter writer, String pagesFile) throws IOException, ImageException {
-        long estimate = PageBudget.estimate(pid);
-        return PageStore.prepare(pid, writer, pagesFile, estimate,
+    private CheckpointResult finish(ImageWriter writer, Map<Integer, PageStore> stores, Frozen frozen, Timing timing,
+            long t0) throws Exception {
+        try {
+            long pageBytes = 0;
+            for (Process p : frozen.processes) {
+                PageStore store = stores.get(p.getPid());
+                if (store != null && !p.hasZombie()) {
+                    long total = pageBytes(stores, frozen.processes);
+                    long base = pageBytes;
+                    store.complete(done -> {
+                        cancellation.check();
+                        progress.update("writing pages", base + done, total);
+                    });
+                    pageBytes += store.totalBytes();
+                }
+            }
+            timing.mark("pages written");
+            for (Process p : frozen.processes) {
+                writer.writeMessage("process-" + p.getPid() + ".pb", p);
+            }
+            long imageBytes = writer.finish(Inventory.newBuilder().setRootPid(pid).setToolVersion(toolVersion));
+            timing.mark("finish");
+            long thawedAt = frozen.thawedAt;
+            if (kill) {
+                destination.verify();   // every checksum, before anything is killed
+                timing.mark("verify");
+                killAll(frozen.held);
+                thawedAt = System.nanoTime();
+            }
+            return new CheckpointResult(pid, frozen.processes.size(), thawedAt - frozen.frozenAt,
+                    System.nanoTime() - t0, pageBytes, imageBytes, frozen.tree.warnings());
+        } catch (Exception | Error e) {
+            releaseAll(frozen.held);
+            throw e;
+        }
+    }
+
+    private static long pageBytes(Map<Integer, PageStore> stores, List<Process> processes) {
+        long total = 0;
+        for (Process p : processes) {
+            PageStore s = stores.get(p.getPid());
+            total += s == null ? 0 : s.totalBytes();
+        }
+        return total;
+    }
+
+    private PageStore prepare(ImageWriter writer, int p) throws IOException, ImageException {
+        long estimate = PageBudget.estimate(p);
+        return PageStore.prepare(p, writer, MemoryKind.pagesFile(p), estimate,
                 done -> progress.update("reserving image space", done, estimate));
     }
 
     /**
-     * Waits for every killed thread: the tracer must reap each traced thread's exit, and the
-     * kernel holds the leader's back until every other thread is reaped; so the others first.
+     * Stops the tree, inspects every kind of every process, and copies the pages; releases the
+     * tree (unless it is to be killed) as soon as the copy is done. On refusal, failure or
+     * cancellation every process is put back as it was.
      */
-    private static void reap(List<TaskHandle> tasks) throws IOException {
-        for (int i = tasks.size() - 1; i >= 0; i--) {
-            try {
-                Ptrace.waitFor(tasks.get(i).tid(), 0);
-            } catch (ErrnoException e) {
-                // Already reaped (ECHILD): nothing left to wait for.
+    private Frozen freezeAndCapture(ImageWriter writer, Map<Integer, PageStore> stores, Timing timing)
+            throws Exception {
+        ProcStat rootStat = ProcStat.read(pid);
+        CpuPin.follow(pid, rootStat.processor());
+        Map<Integer, Boolean> wasStopped = new HashMap<>();
+        for (int p : stores.keySet()) {
+            wasStopped.put(p, stateOf(p) == 'T');   // stopped by a signal: it stays stopped
+            Warmup.run(p);
+        }
+        TreeFreezer.Tree tree = TreeFreezer.freeze(pid);
+        long frozenAt = System.nanoTime();
+        timing.mark("seize");
+        List<Held> held = new ArrayList<>();
+        try {
+            for (TreeFreezer.Stopped s : tree.processes()) {
+                held.add(hold(s, wasStopped.getOrDefault(s.pid(), false)));
+            }
+            List<Integer> order = new ArrayList<>(held.stream().map(Held::pid).toList());
+            tree.zombies().forEach(z -> order.add(z.pid()));
+            TreeDump treeDump = new TreeDump(order, options);
+            List<Refusal> refusals = new ArrayList<>();
+            for (Held h : held) {
+                refusals.addAll(dump(h, treeDump, timing));
+            }
+            refusals.addAll(treeDump.finish());
+            if (!refusals.isEmpty()) {
+                throw new RefusedException(refusals);
+            }
+            List<Process.Builder> builders = new ArrayList<>(held.stream().map(Held::record).toList());
+            tree.zombies().forEach(z -> builders.add(zombie(z.stat())));
+            Leaders.mark(builders);
+            List<Process> records = new ArrayList<>();
+            for (Held h : held) {
+                PageStore store = stores.get(h.pid);
+                if (store == null) {   // forked after the listing: prepared while frozen, only slower
+                    store = prepare(writer, h.pid);
+                    stores.put(h.pid, store);
+                }
+                long base = pageBytes(stores, records);
+                store.capture(h.record.getMemory(), done -> {
+                    cancellation.check();
+                    progress.update("copying pages", base + done, base + done);
+                });
+                records.add(h.record.build());
+            }
+            builders.subList(held.size(), builders.size()).forEach(z -> records.add(z.build()));
+            timing.mark("pages captured");
+            if (kill) {
+                return new Frozen(records, frozenAt, 0, held, treeDump);
+            }
+            releaseAll(held);
+            return new Frozen(records, frozenAt, System.nanoTime(), new ArrayList<>(), treeDump);
+        } catch (Exception | Error e) {
+            // Processes not yet wrapped in a Held (a failure while taking hold) are let go as they are.
+            for (TreeFreezer.Stopped s : tree.processes()) {
+                if (held.stream().noneMatch(h -> h.pid == s.pid())) {
+                    s.threads().forEach(Tracee::detachQuietly);
+                }
+            }
+            releaseAll(held);
+            throw e;
+        }
+    }
+
+    private static char stateOf(int p) {
+        try {
+            return ProcStat.read(p).state();
+        } catch (IOException e) {
+            return '?';
+        }
+    }
+
+    /** Opens an injector on every thread of a stopped process (they share the leader's scratch area). */
+    private static Held hold(TreeFreezer.Stopped s, boolean stopped) throws IOException {
+        List<TaskHandle> tasks = new ArrayList<>();
+        long gadget = Gadget.find(s.pid());
+        for (Tracee t : s.threads()) {
+            Injector injector = new Injector(t, gadget);
+            if (!tasks.isEmpty()) {
+                injector.useScratch(tasks.getFirst().injector().scratch());
+            }
+            tasks.add(new TaskHandle(t, injector));
+        }
+        ProcStat stat = ProcStat.read(s.pid());
+        Process.Builder record = Process.newBuilder().setStopped(stopped).setPid(s.pid()).setPpid(stat.ppid())
+                .setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm()).setExitSignal(stat.exitSignal());
+        return new Held(s.pid(), stopped, s.threads(), tasks, record);
+    }
+
+    /** Runs every kind's dump on one process; returns what it refused. */
+    private List<Refusal> dump(Held h, TreeDump tree, Timing timing) throws Exception {
+        List<Thread.Builder> threads = h.tasks.stream().map(t -> Thread.newBuilder().setTid(t.tid())).toList();
+        DumpContext ctx = new DumpContext(h.pid, h.tasks, h.record, threads, h.tasks.getFirst().injector().scratch(),
+                tree);
+        for (ProcessKind kind : Kinds.ALL) {
+            kind.dump(ctx);
+            cancellation.check();
+            timing.mark(kind.name());
+        }
+        threads.forEach(h.record::addThreads);
+        return ctx.refusals();
+    }
+
+    private static Process.Builder zombie(ProcStat stat) {
+        return Process.newBuilder().setPid(stat.pid()).setPpid(stat.ppid()).setPgid(stat.pgrp())
+                .setSid(stat.session()).setComm(stat.comm()).setExitSignal(stat.exitSignal())
+                .setZombie(Zombie.newBuilder().setExitStatus(stat.exitCode()));
+    }
+
+    /**
+     * With --kill, once the image is verified: SIGKILL to every process, then the tracer reaps
+     * every traced thread's exit (the kernel holds a leader back until its other threads are
+     * reaped, so those first). The processes then wait, as zombies, for their parents.
+     */
+    private static void killAll(List<Held> held) throws IOException {
+        for (Held h : held) {
+            Syscall.check("kill", "pid " + h.pid, Arch.SYS_KILL, h.pid, 9, 0);
+        }
+        for (Held h : held.reversed()) {
+            for (int i = h.tasks.size() - 1; i >= 0; i--) {
+                try {
+                    Ptrace.waitFor(h.tasks.get(i).tid(), 0);
+                } catch (ErrnoException e) {
+                    // Already reaped (ECHILD): nothing left to wait for.
+                }
             }
         }
     }
 
-    /** The frozen part's outcome: the record, and with --kill the still-seized threads. */
-    private record Frozen(Process process, long frozenAt, long thawedAt, List<TaskHandle> tasks) {}
-
-    /**
-     * Seizes every thread, inspects every kind, and copies the pages; releases the process (unless
-     * it is to be killed) as soon as the copy is done. On refusal, failure or cancellation the
-     * process is put back as it was.
-     */
-    private Frozen freezeAndCapture(PageStore store, Timing timing) throws Exception {
-        ProcStat stat = ProcStat.read(pid);
-        boolean wasStopped = stat.state() == 'T';   // stopped by a signal: it stays stopped
-        CpuPin.follow(pid, stat.processor());
-        Warmup.run(pid);
-        List<Tracee> tracees = Freezer.freeze(pid);
-        long frozenAt = System.nanoTime();
-        timing.mark("seize");
-        List<TaskHandle> tasks = new ArrayList<>();
-        try {
-            long gadget = Gadget.find(pid);
-            for (Tracee t : tracees) {
-                Injector injector = new Injector(t, gadget);
-                if (!tasks.isEmpty()) {
-                    injector.useScratch(tasks.getFirst().injector().scratch());
-                }
-                tasks.add(new TaskHandle(t, injector));
-            }
-            Process.Builder process = Process.newBuilder().setStopped(wasStopped)
-                    .setPid(pid).setPpid(stat.ppid()).setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm());
-            List<Thread.Builder> threads = tasks.stream().map(t -> Thread.newBuilder().setTid(t.tid())).toList();
-            DumpContext ctx = new DumpContext(pid, tasks, process, threads, tasks.getFirst().injector().scratch());
-            for (ProcessKind kind : Kinds.ALL) {
-                kind.dump(ctx);
-                cancellation.check();
-                timing.mark(kind.name());
-            }
-            if (!ctx.refusals().isEmpty()) {
-                throw new RefusedException(ctx.refusals());
-            }
-            threads.forEach(process::addThreads);
-            store.capture(process.getMemory(), done -> {
-                cancellation.check();
-                progress.update("copying pages", done, store.totalBytes());
-            });
-            timing.mark("pages captured");
-            if (kill) {
-                return new Frozen(process.build(), frozenAt, 0, tasks);
-            }
-            release(tracees, tasks, wasStopped);
-            return new Frozen(process.build(), frozenAt, System.nanoTime(), List.of());
-        } catch (Exception | Error e) {
-            release(tracees, tasks, wasStopped);
-            throw e;
+    private static void releaseAll(List<Held> held) {
+        for (Held h : held.reversed()) {
+            release(h);
         }
+        held.clear();
     }
 
     /**
@@ -186,20 +307,20 @@ public final class Checkpointer {
      * last (it owns the scratch mapping the others share), then every thread detached. A process
      * that was stopped by a signal gets SIGSTOP first, which stops it again once let go.
      */
-    private void release(List<Tracee> tracees, List<TaskHandle> tasks, boolean stopped) {
-        for (int i = tasks.size() - 1; i >= 0; i--) {
+    private static void release(Held h) {
+        for (int i = h.tasks.size() - 1; i >= 0; i--) {
             try {
-                tasks.get(i).injector().close();
+                h.tasks.get(i).injector().close();
             } catch (IOException e) {
                 // The thread's state could not be fully put back; detaching still lets it run.
-                System.err.println("amber: warning: pid " + pid + " thread " + tasks.get(i).tid() + ": "
+                System.err.println("amber: warning: pid " + h.pid + " thread " + h.tasks.get(i).tid() + ": "
                         + e.getMessage());
             }
         }
-        if (stopped) {
-            Syscall.raw(Arch.SYS_KILL, pid, 19, 0);
+        if (h.stopped) {
+            Syscall.raw(Arch.SYS_KILL, h.pid, 19, 0);
         }
-        for (Tracee t : tracees) {
+        for (Tracee t : h.tracees) {
             try {
                 t.detach(false);
             } catch (IOException e) {

@@ -1,7 +1,6 @@
 package dev.amber.checkpoint;
 
 import dev.amber.proc.ProcStatus;
-import dev.amber.proc.Tasks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +8,14 @@ import java.nio.file.Path;
 /** What must hold before a process is touched at all. */
 final class Precheck {
     private Precheck() {}
+
+    private static int tracerOf(int pid) {
+        try {
+            return ProcStatus.read(pid).tracerPid();
+        } catch (IOException e) {
+            return 0;   // ended: the freeze will not find it
+        }
+    }
 
     static void process(int pid) throws IOException, RefusedException {
         if (!Files.isDirectory(Path.of("/proc/" + pid))) {
@@ -28,13 +35,18 @@ final class Precheck {
             throw new IOException("pid " + pid + " is already traced by pid " + status.tracerPid()
                     + " (a debugger?): detach it first");
         }
-        var refusals = new java.util.ArrayList<dev.amber.kind.Refusal>();
-        for (int child : Tasks.children(pid, pid)) {
-            refusals.add(new dev.amber.kind.Refusal(pid, "child " + child, "process tree",
-                    "child processes are not supported yet"));
-        }
-        if (!refusals.isEmpty()) {
-            throw new RefusedException(refusals);
+        for (int member : TreeFreezer.list(pid)) {
+            if (member == ProcessHandle.current().pid()) {
+                throw new IOException("pid " + pid + " is an ancestor of amber itself: checkpoint a process that"
+                        + " amber does not run under");
+            }
+            if (member != pid) {
+                int tracer = tracerOf(member);
+                if (tracer != 0 && tracer != ProcessHandle.current().pid()) {
+                    throw new IOException("pid " + member + " (in the tree of pid " + pid + ") is already traced by pid "
+                            + tracer + " (a debugger?): detach it first");
+                }
+            }
         }
     }
 }

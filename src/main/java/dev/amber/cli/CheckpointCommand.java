@@ -57,10 +57,15 @@ final class CheckpointCommand implements Callable<Integer> {
             stdout.flush();
             progress.finish();
             // With the image on standard output, the report goes to standard error.
-            (stream ? System.err : System.out).printf("checkpointed pid %d to %s: %s of memory, image %s in %s (%s); frozen %s%s%n",
-                    pid, destination, Units.bytes(r.pageBytes()), Units.bytes(r.imageBytes()), Units.millis(r.wallNanos()),
-                    Units.rate(r.imageBytes(), r.wallNanos()), Units.millis(r.frozenNanos()),
-                    kill ? "; pid " + pid + " killed after the image was verified" : "");
+            String tree = r.processes() > 1 ? " and its " + (r.processes() - 1) + " descendant"
+                    + (r.processes() > 2 ? "s" : "") : "";
+            (stream ? System.err : System.out).printf("checkpointed pid %d%s to %s: %s of memory, image %s in %s (%s); frozen %s%s%n",
+                    pid, tree, destination, Units.bytes(r.pageBytes()), Units.bytes(r.imageBytes()),
+                    Units.millis(r.wallNanos()), Units.rate(r.imageBytes(), r.wallNanos()), Units.millis(r.frozenNanos()),
+                    kill ? "; " + (tree.isEmpty() ? "pid " + pid : "the tree") + " killed after the image was verified" : "");
+            for (String warning : r.warnings()) {
+                System.err.println("amber: warning: " + warning);
+            }
             return 0;
         } catch (RefusedException e) {
             for (Refusal refusal : e.refusals()) {

@@ -59,9 +59,26 @@ public final class ImageDescriber {
                 .render(out, "  ");
     }
 
+    private static String leader(dev.amber.image.proto.LeaderState state) {
+        return switch (state) {
+            case OUTSIDE -> " (leader outside the tree)";
+            case GHOST -> " (leader gone)";
+            default -> "";
+        };
+    }
+
+    private static String zombie(int status) {
+        return (status & 0x7f) == 0 ? "zombie, exited with " + ((status >> 8) & 0xff)
+                : "zombie, killed by signal " + (status & 0x7f);
+    }
+
     private static void process(StringBuilder out, String arch, Process p) {
-        out.append(String.format("process %d  ppid %d  pgid %d  sid %d  comm %s%n",
-                p.getPid(), p.getPpid(), p.getPgid(), p.getSid(), p.getComm()));
+        out.append(String.format("process %d  ppid %d  pgid %d%s  sid %d%s  comm %s%s%n",
+                p.getPid(), p.getPpid(), p.getPgid(), leader(p.getGroupLeader()), p.getSid(),
+                leader(p.getSessionLeader()), p.getComm(), p.hasZombie() ? "  " + zombie(p.getZombie().getExitStatus()) : ""));
+        if (p.hasZombie()) {
+            return;
+        }
         memory(out, p);
         threads(out, arch, p.getThreadsList());
         signals(out, p.getSignals().getActionsList());

@@ -111,7 +111,7 @@ public final class ImageReader implements AutoCloseable {
         }
     }
 
-    /** Every process-PID.pb of the image: the root first, then by pid. */
+    /** Every process-PID.pb of the image, in the order written: the root first, parents before children. */
     public List<Process> processes() throws ImageException {
         List<Process> all = new ArrayList<>();
         for (String name : files.keySet()) {
@@ -120,7 +120,8 @@ public final class ImageReader implements AutoCloseable {
             }
         }
         int root = inventory.getRootPid();
-        all.sort(Comparator.comparing((Process p) -> p.getPid() != root).thenComparingInt(Process::getPid));
+        // The order they were written in: parents before children, as a restart must make them.
+        all.sort(Comparator.comparing((Process p) -> p.getPid() != root));
         return all;
     }
 

@@ -7,6 +7,7 @@ import java.util.Optional;
 /** Every kind of open file Amber can save; one line each. */
 public final class FdKinds {
     public static final List<FdKind> ALL = List.of(
+            new dev.amber.kind.pipe.PipeKind(),   // before regular files: a FIFO has a path too
             new RegularFileKind(),
             new dev.amber.kind.memfd.MemfdKind(),
             new dev.amber.kind.timerfd.TimerfdKind(),

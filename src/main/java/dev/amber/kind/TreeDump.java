@@ -27,14 +27,41 @@ public final class TreeDump {
     private final Map<Long, List<FdRef>> descriptionsByInode = new HashMap<>();
     private final Map<Object, Object> cache = new HashMap<>();
     private final List<String> warnings = new ArrayList<>();
+    private final List<Supplier<List<Refusal>>> checks = new ArrayList<>();
+    private final Options options;
 
-    public TreeDump(List<Integer> pids) {
+    /** What the user said about the tree on the command line. */
+    public record Options(boolean shellJob, Set<String> externalUnix) {
+        public static final Options DEFAULT = new Options(false, Set.of());
+    }
+
+    public TreeDump(List<Integer> pids, Options options) {
         this.pids = Collections.unmodifiableSet(new LinkedHashSet<>(pids));
+        this.options = options;
     }
 
     /** A tree of one process (unit tests, single-process tools). */
     public static TreeDump of(int pid) {
-        return new TreeDump(List.of(pid));
+        return new TreeDump(List.of(pid), Options.DEFAULT);
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /**
+     * A check to run once every process is dumped (e.g. whether both ends of a pipe were found);
+     * returns what it refuses.
+     */
+    public void atEnd(Supplier<List<Refusal>> check) {
+        checks.add(check);
+    }
+
+    /** Runs the checks registered with {@link #atEnd}. */
+    public List<Refusal> finish() {
+        List<Refusal> refusals = new ArrayList<>();
+        checks.forEach(c -> refusals.addAll(c.get()));
+        return refusals;
     }
 
     /** Every process of the tree, parents before children. */

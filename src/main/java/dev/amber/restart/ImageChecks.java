@@ -19,11 +19,9 @@ final class ImageChecks {
     private ImageChecks() {}
 
     static void check(Process p) throws IOException {
-        Path proc = Path.of("/proc/" + p.getPid());
-        if (Files.exists(proc)) {
-            String comm = readComm(proc);
-            throw new IOException("pid " + p.getPid() + " is in use by another process (" + comm
-                    + "): end it, then restart");
+        free(p.getPid(), "pid " + p.getPid());
+        if (p.hasZombie()) {
+            return;   // nothing else of it is restored
         }
         for (var thread : p.getThreadsList()) {
             if (thread.getTid() != p.getPid() && Files.exists(Path.of("/proc/" + thread.getTid()))) {
@@ -57,6 +55,37 @@ final class ImageChecks {
             if (!Files.isDirectory(Path.of(dir))) {
                 throw new IOException("pid " + p.getPid() + ": directory " + dir + " does not exist: create it, then restart");
             }
+        }
+    }
+
+    /**
+     * Fails unless {@code pid} is free. A process killed a moment ago (a checkpoint with --kill)
+     * may still be an orphaned zombie waiting for pid 1, which reaps only every second or two:
+     * such a pid is waited for, up to 3 s.
+     */
+    static void free(int pid, String what) throws IOException {
+        Path proc = Path.of("/proc/" + pid);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (Files.exists(proc) && orphanedZombie(pid) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (Files.exists(proc)) {
+            throw new IOException(what + " is in use by another process (pid " + pid + ", " + readComm(proc)
+                    + "): end it, then restart");
+        }
+    }
+
+    private static boolean orphanedZombie(int pid) {
+        try {
+            var stat = dev.amber.proc.ProcStat.read(pid);
+            return stat.state() == 'Z' && stat.ppid() == 1;
+        } catch (IOException e) {
+            return false;
         }
     }
 

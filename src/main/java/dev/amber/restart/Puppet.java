@@ -42,8 +42,12 @@ final class Puppet implements AutoCloseable {
         this.tracee = tracee;
     }
 
-    /** Spawns the puppet at {@code pid}. Runs on the tracer thread. */
-    static Puppet create(int pid) throws IOException {
+    /**
+     * Spawns the first puppet, seized, from which the tree's root (and any helper standing in for
+     * a gone session leader of the root) is cloned with CLONE_PARENT, so that Amber is the root's
+     * parent. Runs on the tracer thread.
+     */
+    static Puppet first() throws IOException {
         int memfd = Memfd.create("amber-puppet", PuppetElf.bytes());
         int first;
         try {
@@ -55,21 +59,36 @@ final class Puppet implements AutoCloseable {
         } finally {
             Memfd.close(memfd);
         }
-        int[] child = {0};
         try {
-            Tracee parent = Tracee.seize(first, Ptrace.O_TRACECLONE | Ptrace.O_EXITKILL);
-            Injector inj = new Injector(parent, PuppetElf.SYSCALL_AT);
-            inj.onNewTask(id -> child[0] = id);
+            return new Puppet(Tracee.seize(first, Ptrace.O_TRACECLONE | Ptrace.O_TRACEFORK | Ptrace.O_EXITKILL));
+        } catch (IOException | RuntimeException e) {
+            kill(first);
+            throw e;
+        }
+    }
+
+    /**
+     * Clones this (still untouched) puppet into a new one at exactly {@code pid} (clone3 with
+     * set_tid). With {@code sibling} the new one is this one's sibling (CLONE_PARENT: it gets this
+     * one's parent, and its exit signal), else its child, sending {@code exitSignal} when it ends.
+     * Traced from birth (the ptrace options are inherited).
+     */
+    Puppet fork(int pid, boolean sibling, int exitSignal) throws IOException {
+        Injector inj = injector();
+        int[] child = {0};
+        inj.onNewTask(id -> child[0] = id);
+        try {
             ByteBuffer args = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
             long setTid = inj.put(128, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(pid).array());
-            // exit_signal must be 0 with CLONE_PARENT: the child takes the caller's (SIGCHLD).
-            args.putLong(CLONE_PARENT).putLong(0).putLong(0).putLong(0).putLong(0).putLong(0).putLong(0)
-                    .putLong(0).putLong(setTid).putLong(1).putLong(0);
+            // exit_signal must be 0 with CLONE_PARENT: the child takes the caller's.
+            args.putLong(sibling ? CLONE_PARENT : 0).putLong(0).putLong(0).putLong(0)
+                    .putLong(sibling ? 0 : exitSignal).putLong(0).putLong(0).putLong(0).putLong(setTid).putLong(1)
+                    .putLong(0);
             long r = inj.call(Arch.SYS_CLONE3, inj.put(0, args.array()), 88);
             if (r == -Errno.EEXIST) {
                 throw new IOException("pid " + pid + " is in use: end the process that has it, then restart");
             }
-            dev.amber.sys.ErrnoException.check(r, "clone3 with set_tid " + pid, "in puppet " + first);
+            dev.amber.sys.ErrnoException.check(r, "clone3 with set_tid " + pid, "in puppet " + tracee.tid());
             if (r != pid || child[0] != pid) {
                 throw new IllegalStateException("clone3 made pid " + r + " (event " + child[0] + "), not " + pid);
             }
@@ -80,11 +99,12 @@ final class Puppet implements AutoCloseable {
             }
             throw e;
         } finally {
-            kill(first);
+            inj.onNewTask(id -> { });
         }
     }
 
-    private static void kill(int pid) {
+    /** Ends a puppet that was never released (the first one, a helper): killed, its exit reaped. */
+    static void kill(int pid) {
         Syscall.raw(Arch.SYS_KILL, pid, 9, 0);
         try {
             Ptrace.waitFor(pid, 0);
@@ -93,11 +113,24 @@ final class Puppet implements AutoCloseable {
         }
     }
 
+    int pid() {
+        return tracee.tid();
+    }
+
+    /** Let go by someone else (a zombie made to exit): close() no longer kills it. */
+    void released() {
+        alive = false;
+    }
+
     Tracee tracee() {
         return tracee;
     }
 
-    Injector injector() {
+    /** The injector, made on first use (on the puppet program's own syscall until {@link #prepare}). */
+    Injector injector() throws IOException {
+        if (injector == null) {
+            injector = new Injector(tracee, PuppetElf.SYSCALL_AT);
+        }
         return injector;
     }
 
@@ -107,7 +140,7 @@ final class Puppet implements AutoCloseable {
      * descriptor.
      */
     void prepare(Memory saved) throws IOException {
-        injector = new Injector(tracee, PuppetElf.SYSCALL_AT);
+        Injector injector = injector();
         List<MapsEntry> current = Maps.read(tracee.tid());
         AddressSpace space = new AddressSpace();
         current.forEach(m -> space.add(m.start(), m.end()));

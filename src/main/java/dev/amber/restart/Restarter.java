@@ -17,16 +17,25 @@ import dev.amber.trace.Tracer;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import dev.amber.kind.TreeRestore;
+import dev.amber.sys.Arch;
+import dev.amber.sys.Syscall;
+import dev.amber.trace.Tracee;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Restarts a process from an image: validate everything first, then build the puppet at the
- * saved PID, restore every kind into it in {@link Kinds} order, set the saved registers and
- * signal mask last, and release it. Any failure kills the puppet: a restart either fully
- * succeeds or leaves nothing behind.
+ * Restarts a process tree from an image: validate everything first, then build every puppet at
+ * its saved PID ({@link PuppetTree}), restore every kind into each in {@link Kinds} order, set the
+ * saved registers and signal masks last, and release them all together. Any failure kills every
+ * puppet: a restart either fully succeeds or leaves nothing behind.
  */
 public final class Restarter {
+    private static final int PR_SET_CHILD_SUBREAPER = 36;
     private final ImageReader image;
     private final boolean frozen;
 
@@ -37,16 +46,14 @@ public final class Restarter {
 
     public RestartResult run() throws IOException, ImageException {
         long t0 = System.nanoTime();
-        var processes = image.processes();
-        if (processes.size() != 1) {
-            throw new ImageException("image holds " + processes.size() + " processes; this amber restarts one");
+        List<Process> processes = image.processes();
+        for (Process p : processes) {
+            ImageChecks.check(p);
         }
-        Process process = processes.get(0);
-        ImageChecks.check(process);
         new Timing("restart").mark("validated");
         try (Tracer tracer = new Tracer(); Arena arena = Arena.ofShared()) {
             tracer.call(() -> {
-                restore(process, arena);
+                restore(processes, arena);
                 return null;
             });
         } catch (IOException | ImageException | RuntimeException e) {
@@ -54,32 +61,60 @@ public final class Restarter {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        return new RestartResult(process.getPid(), System.nanoTime() - t0);
+        return new RestartResult(processes.getFirst().getPid(), System.nanoTime() - t0);
     }
 
-    private void restore(Process process, Arena arena) throws IOException {
-        Thread leader = process.getThreads(0);
+    /**
+     * Makes every puppet (with its pid, parent, session and group), restores every process into
+     * its puppet in image order (parents first; what a process shares with an earlier one is taken
+     * from there), and only then lets them all go. Amber is a child subreaper meanwhile, so that a
+     * failure reaps every puppet at once.
+     */
+    private void restore(List<Process> processes, Arena arena) throws IOException {
         Timing timing = new Timing("restart");
-        try (Puppet puppet = Puppet.create(process.getPid())) {
-            timing.mark("puppet");
-            puppet.prepare(process.getMemory());
-            timing.mark("prepare");
-            RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, leader,
-                    pages(arena));
-            for (ProcessKind kind : Kinds.ALL) {
-                kind.restore(ctx);
-                timing.mark(kind.name());
+        Set<Integer> pids = new LinkedHashSet<>();
+        processes.forEach(p -> pids.add(p.getPid()));
+        PageSource pages = pages(arena);
+        Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
+        try (TreeRestore tree = new TreeRestore(pids); PuppetTree puppets = PuppetTree.create(processes)) {
+            timing.mark("puppets");
+            List<List<Tracee>> threads = new ArrayList<>();
+            for (Process process : processes) {
+                if (!process.hasZombie()) {
+                    threads.add(restore(process, puppets.get(process.getPid()), pages, tree, timing));
+                }
             }
-            puppet.dropWorkArea();
-            for (int i = 0; i < ctx.tasks().size(); i++) {
-                Thread saved = process.getThreads(i);
-                Injector injector = ctx.tasks().get(i).injector();
-                injector.finishWith(Regs.fromBytes(saved.getGpRegs().toByteArray()), saved.getBlocked());
-                injector.close();
+            int i = 0;
+            for (Process process : processes) {
+                if (!process.hasZombie()) {
+                    puppets.get(process.getPid()).release(threads.get(i++), frozen || process.getStopped());
+                }
             }
-            puppet.release(ctx.tasks().stream().map(TaskHandle::tracee).toList(), frozen || process.getStopped());
+            puppets.released();
             timing.mark("release");
+        } finally {
+            Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 0, 0);
         }
+    }
+
+    /** Restores one process into its puppet; returns its threads, ready to be let go. */
+    private static List<Tracee> restore(Process process, Puppet puppet, PageSource pages, TreeRestore tree,
+            Timing timing) throws IOException {
+        puppet.prepare(process.getMemory());
+        RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, process.getThreads(0),
+                pages, tree);
+        for (ProcessKind kind : Kinds.ALL) {
+            kind.restore(ctx);
+            timing.mark(kind.name());
+        }
+        puppet.dropWorkArea();
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            Thread saved = process.getThreads(i);
+            Injector injector = ctx.tasks().get(i).injector();
+            injector.finishWith(Regs.fromBytes(saved.getGpRegs().toByteArray()), saved.getBlocked());
+            injector.close();
+        }
+        return ctx.tasks().stream().map(TaskHandle::tracee).toList();
     }
 
     /** Page files mapped once each, read-only, straight from the page cache. */

@@ -30,6 +30,11 @@ final class Procs {
         return rest[n - 3];
     }
 
+    /** The whole /proc/PID/stat line, or null when the process is gone. */
+    static String statLine(long pid) {
+        return stat(pid);
+    }
+
     private static String stat(long pid) {
         try {
             return read(Path.of("/proc", Long.toString(pid), "stat"));

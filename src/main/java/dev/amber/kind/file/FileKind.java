@@ -5,6 +5,8 @@ import dev.amber.image.proto.FdOwner;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.FdKind;
 import dev.amber.kind.FdKinds;
+import dev.amber.kind.FdRef;
+import dev.amber.kind.TreeRestore;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
 import dev.amber.kind.lock.FileLocks;
@@ -44,16 +46,20 @@ public final class FileKind implements ProcessKind {
     @Override
     public void dump(DumpContext ctx) throws IOException {
         int pid = ctx.pid();
-        List<long[]> saved = new ArrayList<>();   // {fd, inode}
         for (int fd : Fds.list(pid)) {
             String target = Fds.readLink(pid, fd);
             FdInfo info = FdInfo.read(pid, fd);
             boolean cloexec = (info.flags() & O_CLOEXEC) != 0;
             long inode = inode(pid, fd);
-            int shared = sharedWith(pid, fd, inode, saved);
-            if (shared >= 0) {
-                ctx.process().addDescriptors(Descriptor.newBuilder().setFd(fd).setShares(true).setSameAs(shared)
-                        .setCloexec(cloexec));
+            FdRef shared = ctx.tree().sharedDescription(pid, fd, inode);
+            if (shared != null && shared.pid() == pid) {
+                ctx.process().addDescriptors(Descriptor.newBuilder().setFd(fd).setShares(true)
+                        .setSameAs(shared.fd()).setCloexec(cloexec));
+                continue;
+            }
+            if (shared != null) {
+                ctx.process().addDescriptors(Descriptor.newBuilder().setFd(fd).setFromPid(shared.pid())
+                        .setFromFd(shared.fd()).setCloexec(cloexec));
                 continue;
             }
             FdKind kind = FdKinds.forTarget(target).orElse(null);
@@ -66,7 +72,7 @@ public final class FileKind implements ProcessKind {
             kind.dump(ctx, fd, target, info, d);
             FileLocks.dump(ctx, fd, target, info, d);
             if (ctx.refusals().size() == before) {
-                saved.add(new long[] {fd, inode});
+                ctx.tree().addDescription(pid, fd, inode);
                 if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
                     FdOwner owner = owner(ctx.injector(), fd, info.flags());
                     if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
@@ -122,25 +128,13 @@ public final class FileKind implements ProcessKind {
         }
     }
 
-    /**
-     * The lower descriptor whose open file description {@code fd} shares, or -1: kcmp(KCMP_FILE)
-     * answers 0 for the same struct file. Only descriptors on the same inode are asked.
-     */
-    private static int sharedWith(int pid, int fd, long inode, List<long[]> saved) {
-        for (long[] s : saved) {
-            if (s[1] == inode && dev.amber.sys.Syscall.raw(Arch.SYS_KCMP, pid, pid, KCMP_FILE, s[0], fd, 0) == 0) {
-                return (int) s[0];
-            }
-        }
-        return -1;
-    }
-
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         Injector inj = ctx.injector();
         Map<Integer, Integer> passOf = new HashMap<>();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
-            passOf.put(d.getFd(), d.getShares() ? passOf.getOrDefault(d.getSameAs(), 0) : FdKinds.of(d).pass());
+            passOf.put(d.getFd(), d.getShares() ? passOf.getOrDefault(d.getSameAs(), 0)
+                    : d.getFromPid() != 0 ? 0 : FdKinds.of(d).pass());
         }
         List<Descriptor> ordered = new ArrayList<>(ctx.process().getDescriptorsList());
         ordered.sort(Comparator.comparingInt((Descriptor d) -> passOf.get(d.getFd())).thenComparingInt(Descriptor::getFd));
@@ -150,13 +144,21 @@ public final class FileKind implements ProcessKind {
                         d.getCloexec() ? O_CLOEXEC : 0);
                 continue;
             }
+            if (d.getFromPid() != 0) {   // restored earlier in another process: a copy of that one
+                long fd = TreeRestore.pull(inj, d.getFromPid(), d.getFromFd());
+                inj.check("dup3 fd " + fd + " to fd " + d.getFd(), Arch.SYS_DUP3, fd, d.getFd(),
+                        d.getCloexec() ? O_CLOEXEC : 0);
+                inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
+                continue;
+            }
             long fd = FdKinds.of(d).restore(ctx, d);
             if (fd != d.getFd()) {
                 inj.check("dup3 fd " + fd + " to fd " + d.getFd(), Arch.SYS_DUP3, fd, d.getFd(), 0);
                 inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
             }
-            if (d.getCloexec()) {
-                inj.check("fcntl(F_SETFD) fd " + d.getFd(), Arch.SYS_FCNTL, d.getFd(), F_SETFD, FD_CLOEXEC);
+            if (d.getCloexec() || fd == d.getFd()) {   // a copy made with pidfd_getfd has it set: set it as saved
+                inj.check("fcntl(F_SETFD) fd " + d.getFd(), Arch.SYS_FCNTL, d.getFd(), F_SETFD,
+                        d.getCloexec() ? FD_CLOEXEC : 0);
             }
             if (d.hasOwner()) {
                 restoreOwner(inj, d.getFd(), d.getOwner());

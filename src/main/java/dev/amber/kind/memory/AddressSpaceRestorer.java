@@ -110,6 +110,10 @@ final class AddressSpaceRestorer {
         int flags = MAP_FIXED | (v.getShared() ? MAP_SHARED : MAP_PRIVATE)
                 | (v.getVmFlagsList().contains("gd") ? MAP_GROWSDOWN : 0);
         String what = describe(v);
+        if (v.getKind() == VmaKind.ANON_SHARED && v.getShmemFromPid() != 0) {
+            mapShared(v, flags, what);
+            return;
+        }
         if (v.getKind() == VmaKind.ANON_PRIVATE || v.getKind() == VmaKind.ANON_SHARED) {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags | MAP_ANONYMOUS, -1, 0);
             return;
@@ -124,6 +128,28 @@ final class AddressSpaceRestorer {
         long fd = inj.check("open " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, path, writable ? O_RDWR : O_RDONLY, 0);
         try {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
+        } finally {
+            inj.call(Arch.SYS_CLOSE, fd);
+        }
+    }
+
+    /**
+     * Maps the same shared memory object as a process restored earlier: its mapping is opened
+     * through {@code /proc/PID/map_files} (root, or CAP_CHECKPOINT_RESTORE) and mapped at this
+     * mapping's own offset into the object.
+     */
+    private void mapShared(Vma v, int flags, String what) throws IOException {
+        int from = v.getShmemFromPid();
+        MapsEntry source = Maps.read(from).stream().filter(m -> m.start() == v.getShmemFromStart()).findFirst()
+                .orElseThrow(() -> new IOException(String.format("pid %d: %s: pid %d has no mapping at 0x%x to share",
+                        ctx.pid(), what, from, v.getShmemFromStart())));
+        String file = String.format("/proc/%d/map_files/%x-%x", from, source.start(), source.end());
+        boolean writable = (v.getProt() & PROT_WRITE) != 0;
+        long fd = inj.check("open " + file, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, file),
+                writable ? O_RDWR : O_RDONLY, 0);
+        try {
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), v.getEnd() - v.getStart(), v.getProt(), flags, fd,
+                    v.getFileOffset());
         } finally {
             inj.call(Arch.SYS_CLOSE, fd);
         }

@@ -55,6 +55,10 @@ public final class MemoryKind implements ProcessKind {
                 if (vma.isEmpty()) {
                     continue;
                 }
+                if (vma.get().getKind() == VmaKind.ANON_SHARED && sharedEarlier(ctx, m, vma.get())) {
+                    memory.addVmas(vma.get());   // its pages are saved with the first process that maps it
+                    continue;
+                }
                 if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
                     offset = scan != null ? PageScanner.scan(scan, vma.get(), offset)
                             : PageScanner.scan(pagemap, vma.get(), offset);
@@ -66,6 +70,29 @@ public final class MemoryKind implements ProcessKind {
                 memory.addVmas(vma.get());
             }
         }
+    }
+
+    /** The first mapping of each shared anonymous memory object in the tree: pid and start, by inode. */
+    private record FirstMapping(int pid, long start) {}
+
+    /**
+     * Shared anonymous memory inherited across fork is one object (one shmem inode) in every
+     * process that maps it. The first process of the tree that maps it saves its pages; a later
+     * one records where that mapping is, and a restart maps the same object again from there.
+     */
+    private static boolean sharedEarlier(DumpContext ctx, MapsEntry m, Vma.Builder v) {
+        Map<Long, FirstMapping> first = ctx.tree().cached(FirstMapping.class, HashMap::new);
+        v.setShmemInode(m.inode());
+        FirstMapping f = first.get(m.inode());
+        if (f == null) {
+            first.put(m.inode(), new FirstMapping(ctx.pid(), m.start()));
+            return false;
+        }
+        if (f.pid() == ctx.pid()) {
+            return false;   // mapped twice by one process: saved twice, not shared again (rare)
+        }
+        v.setShmemFromPid(f.pid()).setShmemFromStart(f.start());
+        return true;
     }
 
     /**

@@ -1,19 +1,18 @@
 package dev.amber.kind.session;
 
-import dev.amber.sys.Arch;
+import dev.amber.image.proto.LeaderState;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
-import dev.amber.trace.Injector;
+import dev.amber.sys.Arch;
 import java.io.IOException;
 
 /**
- * Session and process group. A process that led its session or its group leads a new one with
- * the same id again (its id is its pid, which the restart keeps). One that belonged to someone
- * else's group joins it if that group still exists in Amber's session; otherwise it stays in a
- * group of its own (whole trees with their sessions come with process-tree support).
- *
- * <p>The ids themselves are in the process record (pid, pgid, sid); nothing more is dumped.
+ * Session and process group. The ids are in the process record (pid, pgid, sid, and whether each
+ * leader was in the tree, outside it, or gone); the restart's puppet tree rebuilds them as it
+ * makes the puppets, since a session is only entered by birth. This kind checks, once a process
+ * is restored, that it is in the session and group it was saved in; a session or group led from
+ * outside the tree is the restart's own instead, and is not checked.
  */
 public final class SessionKind implements ProcessKind {
 
@@ -30,13 +29,19 @@ public final class SessionKind implements ProcessKind {
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         var p = ctx.process();
-        Injector inj = ctx.injector();
-        if (p.getSid() == p.getPid()) {
-            inj.check("setsid", Arch.SYS_SETSID);
-        } else if (p.getPgid() == p.getPid()) {
-            inj.check("setpgid(0, 0)", Arch.SYS_SETPGID, 0, 0);
-        } else {
-            inj.call(Arch.SYS_SETPGID, 0, p.getPgid());   // joins the group if it is still there; else keeps its own
+        if (p.getSessionLeader() != LeaderState.OUTSIDE) {
+            long sid = ctx.injector().check("getsid", Arch.SYS_GETSID, 0);
+            if (sid != p.getSid()) {
+                throw new IOException("pid " + p.getPid() + ": is in session " + sid + " instead of its saved "
+                        + p.getSid() + " after the restart built the tree");
+            }
+        }
+        if (p.getGroupLeader() != LeaderState.OUTSIDE) {
+            long pgid = ctx.injector().check("getpgid", Arch.SYS_GETPGID, 0);
+            if (pgid != p.getPgid()) {
+                throw new IOException("pid " + p.getPid() + ": is in process group " + pgid + " instead of its saved "
+                        + p.getPgid() + " after the restart built the tree");
+            }
         }
     }
 }

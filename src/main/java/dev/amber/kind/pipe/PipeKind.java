@@ -1,0 +1,168 @@
+package dev.amber.kind.pipe;
+
+import com.google.protobuf.ByteString;
+import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.Pipe;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.FdKind;
+import dev.amber.kind.Refusal;
+import dev.amber.kind.RestoreContext;
+import dev.amber.kind.TreeDump;
+import dev.amber.kind.TreeRestore;
+import dev.amber.proc.FdInfo;
+import dev.amber.sys.Arch;
+import dev.amber.sys.ErrnoException;
+import dev.amber.sys.Pidfd;
+import dev.amber.trace.Injector;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Pipes and FIFOs, wherever their ends are in the tree, with the data still buffered in them.
+ *
+ * <p>The data is read without taking it out of the pipe: a copy of the descriptor comes into
+ * Amber (pidfd_getfd), a read end of the same pipe is opened through {@code /proc/self/fd} if the
+ * copy is a write end, and tee(2) duplicates the buffered bytes into a pipe of Amber's own, from
+ * which they are read. The process sees the same pipe, with the same bytes, afterwards.
+ *
+ * <p>At restart Amber makes each pipe once in its own process (pipe2, or opening the FIFO's path
+ * read-write), puts the saved size and bytes back, and every puppet with an end takes a copy of it
+ * (pidfd_getfd). Amber's own ends are closed when the restart ends, so an end that no process held
+ * is closed again: a reader whose writers had all gone still sees end of file after the data.
+ *
+ * <p>An anonymous pipe whose other end is held by a process outside the tree is refused, naming
+ * that process: the pipe could not be joined to it again. A FIFO is reopened by its path.
+ */
+public final class PipeKind implements FdKind {
+    private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000,
+            O_CLOEXEC = 02000000, F_SETFL = 4, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, FIONREAD = 0x541B,
+            SPLICE_F_NONBLOCK = 2, AT_FDCWD = -100;
+    /** Status flags F_SETFL can change on a pipe (O_ASYNC is the descriptor table's business). */
+    private static final int SETTABLE = O_NONBLOCK | 02000 /* O_APPEND */ | 040000 /* O_DIRECT */ | 01000000 /* O_NOATIME */;
+
+    @Override
+    public Descriptor.KindCase kindCase() {
+        return Descriptor.KindCase.PIPE;
+    }
+
+    @Override
+    public boolean handles(String target) {
+        if (target.startsWith("pipe:[")) {
+            return true;
+        }
+        if (!target.startsWith("/") || target.endsWith(" (deleted)")) {
+            return false;
+        }
+        try {
+            return "p".equals(type(Path.of(target)));
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private static String type(Path p) {
+        try {
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            return (mode & 0170000) == 0010000 ? "p" : "";
+        } catch (IOException | UnsupportedOperationException e) {
+            return "";
+        }
+    }
+
+    /** What the checkpoint found of each pipe, across the tree. */
+    private static final class Seen {
+        final Map<Long, boolean[]> ends = new HashMap<>();   // {read end seen, write end seen}
+        final Map<Long, String> where = new HashMap<>();     // the first descriptor, for refusals
+        final java.util.Set<Long> fifos = new java.util.HashSet<>();
+    }
+
+    @Override
+    public void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException {
+        boolean fifo = !target.startsWith("pipe:[");
+        long id = info.ino();
+        int access = info.flags() & O_ACCMODE;
+        Pipe.Builder pipe = Pipe.newBuilder().setId(id).setWriteEnd(access == O_WRONLY).setReadWrite(access == O_RDWR)
+                .setFlags(info.flags());
+        if (fifo) {
+            pipe.setFifoPath(target);
+        }
+        Seen seen = ctx.tree().cached(Seen.class, () -> {
+            Seen s = new Seen();
+            ctx.tree().atEnd(() -> outsideEnds(ctx.tree(), s));
+            return s;
+        });
+        boolean first = !seen.ends.containsKey(id);
+        boolean[] ends = seen.ends.computeIfAbsent(id, k -> new boolean[2]);
+        ends[0] |= access != O_WRONLY;
+        ends[1] |= access != O_RDONLY;
+        if (fifo) {
+            seen.fifos.add(id);   // reopened by path: whoever else holds it is joined again
+        }
+        seen.where.putIfAbsent(id, "pid " + ctx.pid() + " fd " + fd);
+        int copy = Pidfd.grab(ctx.pid(), fd);
+        try {
+            pipe.setSize((int) ErrnoException.check(dev.amber.sys.Syscall.raw(Arch.SYS_FCNTL, copy, F_GETPIPE_SZ, 0),
+                    "fcntl(F_GETPIPE_SZ)", "pid " + ctx.pid() + " fd " + fd));
+            if (first) {
+                pipe.setData(ByteString.copyFrom(PipeData.peek(copy, access == O_WRONLY)));
+            }
+        } finally {
+            Pidfd.close(copy);
+        }
+        d.setPipe(pipe);
+    }
+
+    /**
+     * Anonymous pipes that a process outside the tree holds too (either end): after a restart
+     * the tree's pipe would be a new one, cut off from that process.
+     */
+    private static List<Refusal> outsideEnds(TreeDump tree, Seen seen) {
+        List<Refusal> refusals = new ArrayList<>();
+        Map<Long, boolean[]> anonymous = new HashMap<>();
+        seen.ends.forEach((id, e) -> {
+            if (!seen.fifos.contains(id)) {
+                anonymous.put(id, e);
+            }
+        });
+        if (anonymous.isEmpty()) {
+            return refusals;
+        }
+        Map<Long, String> holders = OutsideHolders.find(tree, anonymous.keySet());
+        anonymous.forEach((id, e) -> {
+            String holder = holders.get(id);
+            if (holder != null) {
+                String where = seen.where.get(id);
+                int pid = Integer.parseInt(where.split(" ")[1]);
+                refusals.add(new Refusal(pid, where.substring(where.indexOf(" fd ") + 1), "pipe:[" + id + "]",
+                        "it is also held by " + holder + ", outside the tree: checkpoint the tree of a common"
+                                + " ancestor, or redirect to a file"));
+            }
+        });
+        return refusals;
+    }
+
+    @Override
+    public long restore(RestoreContext ctx, Descriptor d) throws IOException {
+        Pipe p = d.getPipe();
+        TreeRestore tree = ctx.tree();
+        Injector inj = ctx.injector();
+        int amberFd;
+        if (p.getFifoPath().isEmpty()) {
+            int[] ends = tree.hold(List.of("pipe", p.getId()), () -> PipeData.makePipe(tree, p));
+            amberFd = ends[p.getWriteEnd() ? 1 : 0];
+        } else {
+            tree.hold(List.of("fifo", p.getId()), () -> PipeData.openFifo(tree, p));
+            amberFd = tree.keep(PipeData.openPath(p.getFifoPath(), (p.getReadWrite() ? O_RDWR
+                    : p.getWriteEnd() ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC));
+        }
+        long fd = TreeRestore.pullFromAmber(inj, amberFd);
+        inj.check("fcntl(F_SETFL) pipe fd " + d.getFd(), Arch.SYS_FCNTL, fd, F_SETFL, p.getFlags() & SETTABLE);
+        return fd;
+    }
+}

@@ -1,0 +1,179 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Process trees. tree_shapes.c: a tree with its own groups and sessions, a group and a session
+ * whose leaders exited, two zombies, shared anonymous memory, a shared file offset and pipes with
+ * bytes in flight; checkpoint --kill and restart must give every process back with its pid,
+ * parent, group, session and state, and the target checks the sharing itself. refuse_tree.c: a
+ * checkpoint without --kill leaves parent and child exactly as they were. A pipe whose other end
+ * is held outside the checkpointed subtree is refused, naming the holder.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class TreeTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void tree_shapes() throws Exception {
+        try (Target t = Target.start(tmp, "tree_shapes")) {
+            try {
+                t.awaitReady();
+                Map<Long, String> before = tree(t.pid);
+                assertEquals(11, before.size(), "processes in the tree: " + before);
+                assertTrue(before.values().stream().anyMatch(v -> v.contains(" Z ")), "zombies in " + before);
+                if (!Amber.nocr()) {
+                    Path image = tmp.resolve("image");
+                    t.checkpointKill(image);
+                    for (long p : before.keySet()) {   // the whole tree went, not only the root
+                        Procs.await(() -> !Procs.exists(p), Duration.ofSeconds(10), "pid " + p + " to disappear");
+                    }
+                    t.restart(image);
+                    Procs.await(() -> tree(t.pid).size() == before.size(), Duration.ofSeconds(10), "the whole tree");
+                    assertEquals(before, tree(t.pid), "pid: ppid pgid sid state comm of every process");
+                }
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
+    @Test
+    void checkpoint_without_kill_leaves_the_tree_running() throws Exception {
+        try (Target t = Target.start(tmp, "refuse_tree")) {
+            t.awaitReady();
+            long child = Long.parseLong(t.logLines().stream().filter(l -> l.startsWith("CHILD ")).findFirst()
+                    .orElseThrow().substring(6));
+            if (!Amber.nocr()) {
+                ProcSnapshot parentBefore = t.snapshot();
+                ProcSnapshot childBefore = ProcSnapshot.take(child);
+                Path image = tmp.resolve("image");
+                Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString());
+                assertEquals(0, r.exit(), r.describe());
+                assertTrue(r.stdout().contains("and its 1 descendant"), r.describe());
+                Procs.await(() -> Procs.runsFree(t.pid) && Procs.runsFree(child), Duration.ofSeconds(5),
+                        "pid " + t.pid + " and child " + child + " to run free");
+                CheckpointRestartTest.assertSame(parentBefore, t);
+                String diff = childBefore.diff(ProcSnapshot.take(child));
+                assertEquals("", diff, "/proc of child " + child + " differs after the checkpoint:\n" + diff);
+                Amber.Result show = t.run("show", image.toString());
+                assertTrue(show.stdout().contains("process " + child), show.describe());
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /** Checkpointing A of tree_shapes alone: its pipes' other ends are the root's, outside A's subtree. */
+    @Test
+    void pipe_to_a_process_outside_is_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "tree_shapes")) {
+            try {
+                t.awaitReady();
+                long a = Long.parseLong(t.logLines().stream().filter(l -> l.startsWith("TREE ")).findFirst()
+                        .orElseThrow().split(" ")[2]);
+                Map<Long, String> before = tree(t.pid);
+                Path image = tmp.resolve("image");
+                Amber.Result r = t.run("checkpoint", Long.toString(a), "-D", image.toString(), "--kill");
+                assertEquals(3, r.exit(), r.describe());
+                List<String> pipes = r.stderrLines().stream().filter(l -> l.startsWith("pid ") && l.contains("pipe:[")).toList();
+                assertFalse(pipes.isEmpty(), "a refusal naming a pipe\n" + r.describe());
+                assertTrue(pipes.stream().allMatch(l -> l.contains("held by pid " + t.pid + " (tree_shapes)")),
+                        "each names the root as the holder\n" + r.describe());
+                assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an image");
+                Procs.await(() -> Procs.runsFree(a), Duration.ofSeconds(5), "pid " + a + " to run free");
+                assertEquals(before, tree(t.pid), "the tree after the refusal");
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
+    /**
+     * pid -> "ppid pgid sid state comm" for every process under root. The root's ppid, and a group
+     * or session led from outside the tree (the test's before, the restart's after), read "out".
+     */
+    static Map<Long, String> tree(long root) {
+        Map<Long, String> raw = rawTree(root);
+        String[] r = raw.getOrDefault(root, "- 0 0").split(" ");
+        Map<Long, String> out = new TreeMap<>();
+        raw.forEach((p, v) -> {
+            String[] f = v.split(" ", 5);
+            boolean groupOut = !raw.containsKey(Long.parseLong(f[1])) && f[1].equals(r[1]);
+            boolean sessionOut = !raw.containsKey(Long.parseLong(f[2])) && f[2].equals(r[2]);
+            out.put(p, f[0] + " " + (groupOut ? "out" : f[1]) + " " + (sessionOut ? "out" : f[2]) + " " + f[3] + " " + f[4]);
+        });
+        return out;
+    }
+
+    private static Map<Long, String> rawTree(long root) {
+        Map<Long, String> out = new TreeMap<>();
+        List<Long> todo = new ArrayList<>(List.of(root));
+        while (!todo.isEmpty()) {
+            long p = todo.removeFirst();
+            String stat = Procs.statLine(p);
+            if (stat == null) {
+                continue;
+            }
+            String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            out.put(p, (p == root ? "-" : f[1]) + " " + f[2] + " " + f[3] + " " + f[0] + " " + comm);
+            for (String task : list(Path.of("/proc/" + p + "/task"))) {
+                try {
+                    for (String c : Files.readString(Path.of("/proc/" + p + "/task/" + task + "/children")).trim().split(" ")) {
+                        if (!c.isEmpty()) {
+                            todo.add(Long.parseLong(c));
+                        }
+                    }
+                } catch (IOException e) {
+                    // gone
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> list(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.map(f -> f.getFileName().toString()).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Every process of the target's tree still there, by pid (children die with it anyway: PDEATHSIG). */
+    private static void killTree(Target t) {
+        for (long p : tree(t.pid).keySet()) {
+            if (p != t.pid && t.binary.toString().equals(Procs.exe(p))) {
+                try {
+                    Procs.signal(p, "KILL");
+                } catch (Exception | AssertionError e) {
+                    // gone meanwhile
+                }
+            }
+        }
+    }
+}
