@@ -8,6 +8,7 @@ import java.util.Optional;
 public final class FdKinds {
     public static final List<FdKind> ALL = List.of(
             new dev.amber.kind.pipe.PipeKind(),   // before regular files: a FIFO has a path too
+            new dev.amber.kind.mqueue.MqueueKind(),   // before regular files: a queue's link reads /NAME
             new RegularFileKind(),
             new dev.amber.kind.memfd.MemfdKind(),
             new dev.amber.kind.timerfd.TimerfdKind(),
