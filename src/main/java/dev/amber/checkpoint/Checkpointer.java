@@ -96,7 +96,11 @@ public final class Checkpointer {
             try {
                 for (int p : TreeFreezer.list(pid)) {
                     if (stateOf(p) != 'Z') {   // a zombie has no memory left to save
-                        stores.put(p, prepare(writer, p));
+                        try {
+                            stores.put(p, prepare(writer, p));
+                        } catch (java.nio.file.NoSuchFileException e) {
+                            // Ended since it was listed: if it is still there once frozen, it is prepared then.
+                        }
                     }
                 }
                 timing.mark("prepare");

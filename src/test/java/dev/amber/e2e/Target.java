@@ -59,6 +59,23 @@ final class Target implements AutoCloseable {
         return new Target(name, binary, dir, log, p);
     }
 
+    /**
+     * Starts a command that is not one of the C targets (a shell pipeline, say) like {@link #start}:
+     * cwd dir/cwd, stdin /dev/null, stdout+stderr appended to dir/NAME.log.
+     */
+    static Target command(Path dir, String name, String... command) throws IOException {
+        Path binary = Path.of(command[0]).toRealPath();
+        Path cwd = Files.createDirectories(dir.resolve("cwd"));
+        Path log = dir.resolve(name + ".log");
+        Process p = new ProcessBuilder(command)
+                .directory(cwd.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true)
+                .start();
+        return new Target(name, binary, dir, log, p);
+    }
+
     Target awaitReady() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (!logLines().contains("READY")) {
