@@ -32,6 +32,10 @@ final class CheckpointCommand implements Callable<Integer> {
     @Option(names = "--kill", description = "end the process once the image is complete and verified")
     boolean kill;
 
+    @Option(names = "--shell-job", description = "the process is a job of a shell: save the terminal it shares with"
+            + " the shell (outside the tree) as the shell's, to restart it on the terminal amber restart --shell-job runs in")
+    boolean shellJob;
+
     @Override
     public Integer call() {
         if (!Privileges.sufficient()) {
@@ -53,7 +57,8 @@ final class CheckpointCommand implements Callable<Integer> {
             boolean stream = dir.toString().equals("-");
             OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 20);
             Destination destination = stream ? new Destination.Stream(stdout) : new Destination.Directory(dir);
-            CheckpointResult r = new Checkpointer(pid, destination, kill, cancellation, progress, Version.TOOL).run();
+            CheckpointResult r = new Checkpointer(pid, destination, kill, cancellation, progress, Version.TOOL,
+                    new dev.amber.kind.TreeDump.Options(shellJob, java.util.Set.of())).run();
             stdout.flush();
             progress.finish();
             // With the image on standard output, the report goes to standard error.

@@ -22,6 +22,10 @@ final class RestartCommand implements Callable<Integer> {
     @Option(names = "--frozen", description = "leave the restored process stopped (resume it with kill -CONT)")
     boolean frozen;
 
+    @Option(names = "--shell-job", description = "restart a job checkpointed with --shell-job on this terminal (standard"
+            + " input's), in the foreground with Amber, and wait for it like --wait")
+    boolean shellJob;
+
     @Override
     public Integer call() {
         if (!Privileges.sufficient()) {
@@ -29,13 +33,18 @@ final class RestartCommand implements Callable<Integer> {
         }
         RestartResult r;
         boolean stream = dir.toString().equals("-");
+        if (shellJob && stream) {
+            System.err.println("amber: --shell-job takes the terminal from standard input, so the image cannot come"
+                    + " from there: restart from an image directory");
+            return Main.USAGE;
+        }
         Path spooled = null;
         try {
             if (stream) {
                 spooled = StreamSpool.unpack(System.in);
             }
             try (ImageReader image = ImageReader.open(stream ? spooled : dir)) {
-                r = new Restarter(image, frozen).run();
+                r = new Restarter(image, frozen, shellJob).run();
             }
         } catch (IOException | ImageException e) {
             System.err.println("amber: restart from " + (stream ? "standard input" : dir) + " failed: "
@@ -47,7 +56,7 @@ final class RestartCommand implements Callable<Integer> {
         System.out.printf("restarted pid %d from %s in %s%s%n", r.pid(), stream ? "standard input" : dir, Units.millis(r.wallNanos()),
                 frozen ? "; it is stopped: resume it with kill -CONT " + r.pid() : "");
         System.out.flush();
-        if (!waitForExit) {
+        if (!waitForExit && !shellJob) {
             return 0;
         }
         try {

@@ -38,10 +38,17 @@ public final class Restarter {
     private static final int PR_SET_CHILD_SUBREAPER = 36;
     private final ImageReader image;
     private final boolean frozen;
+    private final boolean shellJob;
 
     public Restarter(ImageReader image, boolean frozen) {
+        this(image, frozen, false);
+    }
+
+    /** {@code shellJob}: restart --shell-job, the job's terminal is the one Amber runs in (kind.tty). */
+    public Restarter(ImageReader image, boolean frozen, boolean shellJob) {
         this.image = image;
         this.frozen = frozen;
+        this.shellJob = shellJob;
     }
 
     public RestartResult run() throws IOException, ImageException {
@@ -76,7 +83,7 @@ public final class Restarter {
         processes.forEach(p -> pids.add(p.getPid()));
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
-        try (TreeRestore tree = new TreeRestore(pids); PuppetTree puppets = PuppetTree.create(processes)) {
+        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob); PuppetTree puppets = PuppetTree.create(processes)) {
             timing.mark("puppets");
             List<List<Tracee>> threads = new ArrayList<>();
             for (Process process : processes) {

@@ -91,9 +91,9 @@ public final class TerminalKind implements FdKind {
         d.setTerminal(t);
     }
 
-    /** checkpoint --shell-job (TreeDump's options, once the tree pipeline passes them). */
+    /** checkpoint --shell-job. */
     static boolean shellJob(DumpContext ctx) {
-        return false;
+        return ctx.tree().options().shellJob();
     }
 
     private static int masterIndexByIoctl(int pid, int fd) throws IOException {
