@@ -3,6 +3,9 @@
  * refusal of a peer outside the checkpointed tree.
  *   unix_peer server        binds peer.sock in its cwd, accepts one connection, READY; after
  *                           SIGTERM reads until end of file and expects "hibye"
+ *   unix_peer reconnect     the same, but expects "hi" on that connection (its client was
+ *                           checkpointed with --external-unix, killed and restarted), then
+ *                           accepts the restarted client's new connection and expects "bye"
  *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
  *                           checks its peer's name (peer.sock, as the server bound it) and
  *                           writes "bye"
@@ -22,7 +25,8 @@ int main(int argc, char **argv)
     test_init(argc, argv);
     CHECK(argc >= 2, "usage: unix_peer server | client PATH");
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strcmp(argv[1], "server") == 0) {
+    if (strcmp(argv[1], "server") == 0 || strcmp(argv[1], "reconnect") == 0) {
+        int reconnect = strcmp(argv[1], "reconnect") == 0;
         strcpy(sa.sun_path, "peer.sock");
         int l = socket(AF_UNIX, SOCK_STREAM, 0);
         CHECK(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind: %s", strerror(errno));
@@ -31,12 +35,21 @@ int main(int argc, char **argv)
         int s = accept(l, NULL, NULL);
         CHECK(s >= 0, "accept: %s", strerror(errno));
         test_waitsig();
-        char buf[64];
-        size_t got = 0;
-        ssize_t r;
-        while ((r = recv(s, buf + got, sizeof(buf) - got, 0)) > 0)
-            got += r;
-        CHECK(got == 5 && memcmp(buf, "hibye", 5) == 0, "server read %zu bytes: %.*s", got, (int)got, buf);
+        const char *want = reconnect ? "hi" : "hibye";
+        for (int round = 0; round < 1 + reconnect; round++) {
+            if (round == 1) {
+                want = "bye";
+                s = accept(l, NULL, NULL);
+                CHECK(s >= 0, "accept the restarted client: %s", strerror(errno));
+            }
+            char buf[64];
+            size_t got = 0;
+            ssize_t r;
+            while ((r = recv(s, buf + got, sizeof(buf) - got, 0)) > 0)
+                got += r;
+            CHECK(got == strlen(want) && memcmp(buf, want, got) == 0, "server read %zu bytes: %.*s, expected %s", got,
+                  (int)got, buf, want);
+        }
         pass();
     }
     CHECK(argc >= 3, "usage: unix_peer client PATH");

@@ -36,6 +36,12 @@ final class CheckpointCommand implements Callable<Integer> {
             + " the shell (outside the tree) as the shell's, to restart it on the terminal amber restart --shell-job runs in")
     boolean shellJob;
 
+    @Option(names = "--external-unix", paramLabel = "NAME",
+            description = "a unix socket name (a path, or @name for an abstract one) whose server is outside the"
+                    + " tree: a connection to it is saved as external and connected to that name again at restart"
+                    + " (repeatable)")
+    java.util.List<String> externalUnix = new java.util.ArrayList<>();
+
     @Override
     public Integer call() {
         if (!Privileges.sufficient()) {
@@ -58,7 +64,7 @@ final class CheckpointCommand implements Callable<Integer> {
             OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 20);
             Destination destination = stream ? new Destination.Stream(stdout) : new Destination.Directory(dir);
             CheckpointResult r = new Checkpointer(pid, destination, kill, cancellation, progress, Version.TOOL,
-                    new dev.amber.kind.TreeDump.Options(shellJob, java.util.Set.of())).run();
+                    new dev.amber.kind.TreeDump.Options(shellJob, java.util.Set.copyOf(externalUnix))).run();
             stdout.flush();
             progress.finish();
             // With the image on standard output, the report goes to standard error.

@@ -85,4 +85,60 @@ class UnixSocketTest {
             server.assertPassed(server.awaitExit(Duration.ofSeconds(30)));
         }
     }
+
+    /**
+     * --external-unix: the client of a server outside the tree is saved with its connection as
+     * external, and the restarted client is connected to the server's path again.
+     */
+    @Test
+    void external_peer_is_connected_again() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        Path path = tmp.resolve("server").resolve("cwd").resolve("peer.sock");
+        try (Target server = Target.start(tmp.resolve("server"), "unix_peer", "reconnect");
+                Target client = Target.start(tmp.resolve("client"), "unix_peer", "client", path.toString())) {
+            server.awaitReady();
+            client.awaitReady();
+            Path image = tmp.resolve("image");
+            Amber.Result r = client.run("checkpoint", Long.toString(client.pid), "-D", image.toString(), "--kill",
+                    "--external-unix", path.toString());
+            assertEquals(0, r.exit(), r.describe());
+            Procs.await(() -> !Procs.exists(client.pid), Duration.ofSeconds(10), "pid " + client.pid + " to disappear");
+            client.restart(image);
+            client.sigterm();
+            client.assertPassed(client.awaitExit(Duration.ofSeconds(30)));
+            server.sigterm();
+            server.assertPassed(server.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /** Both ends of socket pairs and a queued connection in a parent and its child. */
+    @Test
+    void unix_sockets_across_a_tree() throws Exception {
+        try (Target t = Target.start(tmp, "unix_tree")) {
+            long child = 0;
+            try {
+                t.awaitReady();
+                child = Long.parseLong(t.logLines().stream().filter(l -> l.startsWith("CHILD ")).findFirst()
+                        .orElseThrow().substring(6));
+                if (!Amber.nocr()) {
+                    Path image = tmp.resolve("image");
+                    t.checkpointKill(image);
+                    long c = child;
+                    Procs.await(() -> !Procs.exists(c), Duration.ofSeconds(10), "child " + c + " to disappear");
+                    t.restart(image);
+                    Procs.await(() -> Procs.exists(c), Duration.ofSeconds(10), "child " + c + " restored");
+                }
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                if (child != 0 && t.binary.toString().equals(Procs.exe(child))) {
+                    try {
+                        Procs.signal(child, "KILL");
+                    } catch (Exception | AssertionError e) {
+                        // gone meanwhile
+                    }
+                }
+            }
+        }
+    }
 }

@@ -47,8 +47,25 @@ final class SocketHolders {
         return Long.parseLong(link.substring("socket:[".length(), link.length() - 1));
     }
 
-    /** {@code pid 4242 (server)} of a process outside the tree holding the socket, or null. */
-    static String outside(TreeDump tree, long inode) {
+    /** A process outside the tree holding a socket. */
+    record Holder(int pid, String comm, String fd) {
+        @Override
+        public String toString() {
+            return "pid " + pid + " (" + comm + ") fd " + fd;
+        }
+
+        /** Its current directory, for relative socket names. */
+        String cwd() {
+            try {
+                return Files.readSymbolicLink(Path.of("/proc/" + pid + "/cwd")).toString();
+            } catch (IOException e) {
+                return null;
+            }
+        }
+    }
+
+    /** The first process outside the tree holding the socket, or null. */
+    static Holder outside(TreeDump tree, long inode) {
         String wanted = "socket:[" + inode + "]";
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
             for (Path p : procs) {
@@ -59,7 +76,7 @@ final class SocketHolders {
                 try (DirectoryStream<Path> fds = Files.newDirectoryStream(p.resolve("fd"))) {
                     for (Path fd : fds) {
                         if (wanted.equals(Files.readSymbolicLink(fd).toString())) {
-                            return "pid " + pid + " (" + comm(p) + ") fd " + fd.getFileName();
+                            return new Holder(pid, comm(p), fd.getFileName().toString());
                         }
                     }
                 } catch (IOException | RuntimeException e) {

@@ -24,7 +24,8 @@ import java.util.Map;
  * nlmsghdr      (type 3 NLMSG_DONE ends the dump, 2 NLMSG_ERROR carries -errno)
  * unix_diag_msg family:u8  type:u8  state:u8  pad:u8  ino:u32  cookie:u32[2]
  * rtattr*       len:u16  type:u16  payload, each padded to 4 bytes:
- *               0 NAME sun_path bytes   2 PEER u32 inode   3 ICONS u32[] (client inodes, queue order)
+ *               0 NAME sun_path bytes   1 VFS {ino:u32, dev:u32}: a path name's socket file
+ *               2 PEER u32 inode   3 ICONS u32[] (client inodes, queue order)
  *               4 RQLEN {rqueue:u32, wqueue:u32}   6 SHUTDOWN u8
  * </pre>
  * RQLEN is, for a listener, {queued connections, backlog}; for any other socket {bytes to read
@@ -32,8 +33,8 @@ import java.util.Map;
  * socket never connected and 0 when the peer has been closed.
  */
 final class UnixDiag {
-    static final int NAME = 0, PEER = 2, ICONS = 3, RQLEN = 4, SHUTDOWN = 6;
-    private static final int SHOW_NAME = 1, SHOW_PEER = 4, SHOW_ICONS = 8, SHOW_RQLEN = 0x10;
+    static final int NAME = 0, VFS = 1, PEER = 2, ICONS = 3, RQLEN = 4, SHUTDOWN = 6;
+    private static final int SHOW_NAME = 1, SHOW_VFS = 2, SHOW_PEER = 4, SHOW_ICONS = 8, SHOW_RQLEN = 0x10;
     private static final int AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 02000000, NETLINK_SOCK_DIAG = 4;
     private static final int SOCK_DIAG_BY_FAMILY = 20, NLM_F_REQUEST = 1, NLM_F_DUMP = 0x300, NLMSG_ERROR = 2,
             NLMSG_DONE = 3, AF_UNIX = 1;
@@ -42,7 +43,7 @@ final class UnixDiag {
 
     /** One socket. {@code peer} is null when never connected, 0 when the peer was closed. */
     record Entry(long inode, int type, int state, byte[] name, Long peer, long[] icons, long rqueue, long wqueue,
-            int shutdown) {
+            int shutdown, long fileInode) {
         boolean listening() {
             return state == TCP_LISTEN;
         }
@@ -73,7 +74,7 @@ final class UnixDiag {
         b.putInt(40).putShort((short) SOCK_DIAG_BY_FAMILY).putShort((short) (NLM_F_REQUEST | NLM_F_DUMP)).putInt(1)
                 .putInt(0);
         b.put((byte) AF_UNIX).put((byte) 0).putShort((short) 0).putInt(-1).putInt(0)
-                .putInt(SHOW_NAME | SHOW_PEER | SHOW_ICONS | SHOW_RQLEN).putInt(-1).putInt(-1);
+                .putInt(SHOW_NAME | SHOW_VFS | SHOW_PEER | SHOW_ICONS | SHOW_RQLEN).putInt(-1).putInt(-1);
         return b.array();
     }
 
@@ -139,6 +140,7 @@ final class UnixDiag {
         long[] icons = new long[0];
         long rq = 0, wq = 0;
         int shutdown = 0;
+        long fileInode = 0;
         for (int at = start + 16; at + 4 <= end; ) {
             int len = b.getShort(at) & 0xffff, attr = b.getShort(at + 2) & 0x3fff;
             if (len < 4 || at + len > end) {
@@ -162,11 +164,12 @@ final class UnixDiag {
                     wq = b.getInt(data + 4) & 0xffffffffL;
                 }
                 case SHUTDOWN -> shutdown = b.get(data) & 0xff;
+                case VFS -> fileInode = b.getInt(data) & 0xffffffffL;
                 default -> { }
             }
             at += align(len);
         }
-        return new Entry(inode, type, state, name, peer, icons, rq, wq, shutdown);
+        return new Entry(inode, type, state, name, peer, icons, rq, wq, shutdown, fileInode);
     }
 
     private static int align(int len) {

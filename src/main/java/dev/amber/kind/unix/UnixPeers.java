@@ -29,22 +29,33 @@ final class UnixPeers {
         return !UnixSocketKind.holders(ctx, inode).isEmpty();
     }
 
-    /**
-     * The names declared with {@code amber checkpoint --external-unix}. Read through reflection
-     * until TreeDump.Options (being added with the tree work) is in every build; none before.
-     */
-    @SuppressWarnings("unchecked")
+    /** The names declared with {@code amber checkpoint --external-unix}. */
     private Set<String> external() {
-        try {
-            Object options = ctx.tree().getClass().getMethod("options").invoke(ctx.tree());
-            return (Set<String>) options.getClass().getMethod("externalUnix").invoke(options);
-        } catch (ReflectiveOperationException | ClassCastException e) {
-            return Set.of();
-        }
+        return ctx.tree().options().externalUnix();
     }
 
-    private boolean declared(byte[] name) {
-        return external().stream().anyMatch(x -> UnixName.matches(x, name));
+    /**
+     * The --external-unix argument naming the socket {@code p}, or null: an abstract name by its
+     * {@code @name}, a path by the file's inode (sock_diag's VFS), since the name the peer bound
+     * may be relative to its own directory.
+     */
+    private String declared(UnixDiag.Entry p) {
+        for (String x : external()) {
+            if (UnixName.matches(x, p.name())) {
+                return x;
+            }
+            if (!x.startsWith("@") && p.fileInode() != 0) {
+                try {
+                    Object ino = java.nio.file.Files.getAttribute(java.nio.file.Path.of(x), "unix:ino");
+                    if (((Number) ino).longValue() == p.fileInode()) {
+                        return x;
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // no such file here: not this one
+                }
+            }
+        }
+        return null;
     }
 
     /** Sets the role (and peer, listener) of {@code e} in {@code s}; false when refused. */
@@ -52,7 +63,7 @@ final class UnixPeers {
         if (e.listening()) {
             for (long c : e.icons()) {
                 if (!inTree(c)) {
-                    String holder = SocketHolders.outside(ctx.tree(), c);
+                    SocketHolders.Holder holder = SocketHolders.outside(ctx.tree(), c);
                     ctx.refuse(where, kind, "a connection from " + (holder != null ? holder : "socket:[" + c + "]")
                             + ", outside the tree, waits to be accepted: let the program accept it first, or"
                             + " checkpoint a tree that holds the client too");
@@ -108,15 +119,20 @@ final class UnixPeers {
     /** Connected to {@code peer}, held outside the tree: external if declared, else refused. */
     private boolean external(UnixDiag.Entry e, UnixDiag.Entry p, long peer, UnixSocket.Builder s) {
         byte[] name = p == null ? new byte[0] : p.name();
-        if (name.length > 0 && declared(name)) {
-            s.setRole(UnixRole.UNIX_EXTERNAL).setPeerInode(peer).setPeerName(ByteString.copyFrom(name));
+        String declared = p == null ? null : declared(p);
+        if (declared != null) {
+            s.setRole(UnixRole.UNIX_EXTERNAL).setPeerInode(peer).setPeerName(ByteString.copyFrom(UnixName.of(declared)));
             return true;
         }
-        String holder = SocketHolders.outside(ctx.tree(), peer);
+        SocketHolders.Holder holder = SocketHolders.outside(ctx.tree(), peer);
         String peerName = "socket:[" + peer + "]" + (name.length > 0 ? " " + UnixName.display(name) : "");
+        String suggest = UnixName.display(name);
+        if (UnixName.path(name) && !suggest.startsWith("/") && holder != null && holder.cwd() != null) {
+            suggest = holder.cwd() + "/" + suggest;   // bound relative to the peer's directory
+        }
         String remedy = name.length > 0
                 ? "checkpoint a tree that holds both ends, or declare the peer external with --external-unix "
-                        + UnixName.display(name) + " (reconnected to that name at restart)"
+                        + suggest + " (reconnected to that name at restart)"
                 : "checkpoint a tree that holds both ends (their common parent)";
         ctx.refuse(where, kind, "its peer " + peerName + " is held by " + (holder != null ? holder : "no process found")
                 + ", outside the tree: " + remedy);
