@@ -6,7 +6,7 @@ import dev.amber.image.proto.MqueueMessage;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.FdKind;
 import dev.amber.kind.RestoreContext;
-import dev.amber.kind.file.RegularFileKind;
+import dev.amber.kind.FdKinds;
 import dev.amber.proc.FdInfo;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Errno;
@@ -23,8 +23,9 @@ import java.util.Set;
 
 /**
  * A descriptor of a POSIX message queue (mq_open(3)). Its {@code /proc/PID/fd} link reads
- * {@code /NAME}, like a file in the root directory, so this kind looks first and hands anything
- * not on the mqueue file system (fstatfs magic) to {@link RegularFileKind}.
+ * {@code /NAME}, like a file in the root directory (or a memfd, {@code /memfd:NAME (deleted)}), so
+ * this kind looks first and hands anything not on the mqueue file system (fstatfs magic) to the
+ * kind that comes next for it.
  *
  * <p>The queue is saved once, with the first descriptor of its inode in the tree: attributes,
  * mode, owner and every message with its priority. Reading messages takes them, so Amber opens
@@ -43,7 +44,6 @@ import java.util.Set;
 public final class MqueueKind implements FdKind {
     private static final long MQUEUE_MAGIC = 0x19800202L;
     private static final int O_ACCMODE = 3, O_NONBLOCK = 04000;
-    private static final RegularFileKind FILES = new RegularFileKind();
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -61,7 +61,9 @@ public final class MqueueKind implements FdKind {
         Injector inj = ctx.injector();
         inj.check("fstatfs fd " + fd, Arch.SYS_FSTATFS, fd, inj.scratch());
         if ((inj.getLong(0) & 0xffffffffL) != MQUEUE_MAGIC) {
-            FILES.dump(ctx, fd, target, info, d);
+            // Not a queue: the kind that would have had it without this one (memfd, FIFO, file…).
+            FdKinds.ALL.stream().filter(k -> k != this && k.handles(target)).findFirst().orElseThrow()
+                    .dump(ctx, fd, target, info, d);
             return;
         }
         String kind = "POSIX message queue " + target;
