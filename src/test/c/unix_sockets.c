@@ -6,6 +6,7 @@
  *   - seqpacket socketpair e/f: records of 5 and 1000 bytes e->f, then shutdown(e, SHUT_WR)
  *   - stream pair p1/p2: "bye" p1->p2, then shutdown(p1, SHUT_WR)
  *   - stream pair q1/q2: "last words" q2->q1, then q2 closed (peer gone)
+ *   - datagram pair r1/r2, r2 with SO_PASSCRED: "cred" r1->r2 carries the sender's credentials
  *   - options pair o1/o2: o1 SO_PASSCRED, SO_RCVTIMEO 2.5 s, SO_SNDTIMEO 1.5 s (multiples of 4 ms: the kernel keeps jiffies)
  *   - a stream listener bound to a path (backlog 4) with one connection queued (k1) and one
  *     accepted (s2/k2, "req" k2->s2 and "resp" s2->k2 unread)
@@ -152,6 +153,12 @@ int main(int argc, char **argv)
     sendn(q2, "last words", 10);
     close(q2);
 
+    int r1, r2;
+    pair(SOCK_DGRAM, &r1, &r2);
+    v = 1;
+    CHECK(setsockopt(r2, SOL_SOCKET, SO_PASSCRED, &v, sizeof(v)) == 0, "SO_PASSCRED r2");
+    sendn(r1, "cred", 4);
+
     pair(SOCK_STREAM, &o1, &o2);
     v = 1;
     CHECK(setsockopt(o1, SOL_SOCKET, SO_PASSCRED, &v, sizeof(v)) == 0, "SO_PASSCRED");
@@ -233,6 +240,23 @@ int main(int argc, char **argv)
     /* q2 closed after writing */
     expect(q1, "last words", 10, "q2->q1 before close");
     expect_eof(q1, "q1 after its peer closed");
+
+    /* credentials in flight */
+    {
+        char data[8];
+        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct ucred))]; } ctl;
+        struct iovec iov = { data, sizeof(data) };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+        ssize_t n = recvmsg(r2, &m, MSG_DONTWAIT);
+        CHECK(n == 4 && memcmp(data, "cred", 4) == 0, "r1->r2 datagram with credentials: %zd", n);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        CHECK(c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS, "no SCM_CREDENTIALS with it");
+        struct ucred u;
+        memcpy(&u, CMSG_DATA(c), sizeof(u));
+        CHECK(u.pid == getpid() && u.uid == getuid() && u.gid == getgid(), "credentials pid %d uid %d gid %d",
+              (int)u.pid, (int)u.uid, (int)u.gid);
+        expect_empty(r2, "r1->r2 after data");
+    }
 
     /* options */
     CHECK(geti(o1, SO_PASSCRED) == 1 && geti(o2, SO_PASSCRED) == 0, "SO_PASSCRED");

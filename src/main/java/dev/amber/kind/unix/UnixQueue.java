@@ -18,8 +18,10 @@ import java.util.List;
  * each call moving the peek offset past what it returned; the old SO_PEEK_OFF (-1: off) is put
  * back after. A datagram or seqpacket record longer than the buffer comes in several pieces,
  * MSG_TRUNC set on all but the last, so boundaries are kept. A zero-length datagram is returned
- * once and then skipped (the kernel marks it peeked). Descriptors in flight (SCM_RIGHTS) would be
- * installed into the process by a peek: they are closed again at once and the socket is refused.
+ * once and then skipped (the kernel marks it peeked: a later checkpoint of a process left running
+ * no longer sees it). Descriptors in flight (SCM_RIGHTS) would be installed into the process by a
+ * peek: they are closed again at once and the socket is refused. Credentials (SCM_CREDENTIALS,
+ * delivered when the receiver has SO_PASSCRED) are kept per message and sent with it again.
  *
  * <pre>
  * msghdr  name:ptr  namelen:u32 pad  iov:ptr  iovlen:u64  control:ptr  controllen:u64  flags:i32 pad   (56 bytes)
@@ -31,13 +33,19 @@ final class UnixQueue {
     private static final int SOL_SOCKET = 1, SO_PEEK_OFF = 42, SCM_RIGHTS = 1, SCM_CREDENTIALS = 2;
     private static final int MSG_PEEK = 2, MSG_CTRUNC = 8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40,
             MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
-    private static final int SOCK_STREAM = 1, RCV_SHUTDOWN = 1, EAGAIN = 11;
+    private static final int SOCK_STREAM = 1, RCV_SHUTDOWN = 1, EAGAIN = 11, ESRCH = 3;
     private static final int MSGHDR_AT = 0, IOV_AT = 64, NAME_AT = 128, VALUE_AT = 256, LENGTH_AT = 512,
             CONTROL_AT = 1024, CONTROL_SIZE = 2048;
     static final int DATA_AT = 4096, DATA_SIZE = Injector.SCRATCH_SIZE - DATA_AT;
 
-    /** What a peek found: the messages in order, and what was in flight with them. */
-    record Peeked(List<byte[]> messages, int descriptors, boolean credentials) {
+    /** struct ucred as the receiver sees it. */
+    record Credentials(int pid, int uid, int gid) {}
+
+    /**
+     * What a peek found: the messages in order, the credentials of each (null entries when the
+     * receiver gets none), and the number of descriptors in flight with them.
+     */
+    record Peeked(List<byte[]> messages, List<Credentials> credentials, int descriptors) {
         long bytes() {
             return messages.stream().mapToLong(m -> m.length).sum();
         }
@@ -50,8 +58,9 @@ final class UnixQueue {
         int old = getInt(inj, fd, SO_PEEK_OFF, "getsockopt(SO_PEEK_OFF) " + what);
         setInt(inj, fd, SO_PEEK_OFF, 0, "setsockopt(SO_PEEK_OFF, 0) " + what);
         List<byte[]> messages = new ArrayList<>();
-        int descriptors = 0;
-        boolean credentials = false;
+        List<Credentials> credentials = new ArrayList<>();
+        int[] descriptors = {0};
+        Credentials first = null;
         try {
             ByteArrayOutputStream partial = new ByteArrayOutputStream();
             for (int round = 0; round < 1_000_000; round++) {
@@ -63,27 +72,28 @@ final class UnixQueue {
                 ByteBuffer h = ByteBuffer.wrap(inj.get(MSGHDR_AT, 56)).order(ByteOrder.LITTLE_ENDIAN);
                 int flags = h.getInt(48);
                 long controlLength = h.getLong(40);
-                if (controlLength > 0) {
-                    int[] found = control(inj, (int) Math.min(controlLength, CONTROL_SIZE), what);
-                    descriptors += found[0];
-                    credentials |= found[1] != 0;
-                }
+                Credentials creds = controlLength > 0
+                        ? control(inj, (int) Math.min(controlLength, CONTROL_SIZE), descriptors) : null;
                 if ((flags & MSG_CTRUNC) != 0) {
-                    descriptors++;   // more in flight than the control buffer took
+                    descriptors[0]++;   // more in flight than the control buffer took
                 }
                 if (n == 0 && (type == SOCK_STREAM || (shutdown & RCV_SHUTDOWN) != 0) && partial.size() == 0) {
                     break;      // end of file, not an empty message
                 }
+                if (partial.size() == 0) {
+                    first = creds;   // a long datagram's pieces: the first carries its credentials
+                }
                 partial.write(inj.get(DATA_AT, (int) n));
                 if (type == SOCK_STREAM || (flags & MSG_TRUNC) == 0) {
                     messages.add(partial.toByteArray());
+                    credentials.add(first);
                     partial.reset();
                 }
             }
         } finally {
             setInt(inj, fd, SO_PEEK_OFF, old, "setsockopt(SO_PEEK_OFF, " + old + ") " + what);
         }
-        return new Peeked(messages, descriptors, credentials);
+        return new Peeked(messages, credentials, descriptors[0]);
     }
 
     private static long recvPeek(Injector inj, long fd) throws IOException {
@@ -101,12 +111,12 @@ final class UnixQueue {
     }
 
     /**
-     * Walks the control messages a peek returned: {descriptors received, credentials seen}. The
-     * descriptors it installed in the process are closed again.
+     * Walks the control messages a peek returned; returns the credentials, if any, and counts
+     * the descriptors received in {@code descriptors[0]}, closing them again in the process.
      */
-    private static int[] control(Injector inj, int length, String what) throws IOException {
+    private static Credentials control(Injector inj, int length, int[] descriptors) throws IOException {
         ByteBuffer c = ByteBuffer.wrap(inj.get(CONTROL_AT, length)).order(ByteOrder.LITTLE_ENDIAN);
-        int descriptors = 0, credentials = 0;
+        Credentials credentials = null;
         for (int at = 0; at + 16 <= length; ) {
             long len = c.getLong(at);
             int level = c.getInt(at + 8), type = c.getInt(at + 12);
@@ -116,14 +126,14 @@ final class UnixQueue {
             if (level == SOL_SOCKET && type == SCM_RIGHTS) {
                 for (int i = at + 16; i + 4 <= at + len; i += 4) {
                     inj.call(Arch.SYS_CLOSE, c.getInt(i));
-                    descriptors++;
+                    descriptors[0]++;
                 }
-            } else if (level == SOL_SOCKET && type == SCM_CREDENTIALS) {
-                credentials++;
+            } else if (level == SOL_SOCKET && type == SCM_CREDENTIALS && len >= 28) {
+                credentials = new Credentials(c.getInt(at + 16), c.getInt(at + 20), c.getInt(at + 24));
             }
             at += (int) ((len + 7) & ~7L);
         }
-        return new int[] {descriptors, credentials};
+        return credentials;
     }
 
     /**
@@ -133,8 +143,8 @@ final class UnixQueue {
      * raised for the time of the sends (unix data counts against the sender's buffer until it
      * is read) and put back after.
      */
-    static void fill(Injector inj, long sender, byte[] to, List<byte[]> messages, int type, String what)
-            throws IOException {
+    static void fill(Injector inj, long sender, byte[] to, List<byte[]> messages, List<Credentials> credentials,
+            int type, String what) throws IOException {
         long total = messages.stream().mapToLong(m -> m.length + 1024L).sum();
         int oldSndbuf = getInt(inj, sender, UnixOptions.SO_SNDBUF, "getsockopt(SO_SNDBUF) " + what);
         boolean raised = total * 2 > oldSndbuf;
@@ -142,13 +152,16 @@ final class UnixQueue {
             UnixOptions.setBuffer(inj, sender, UnixOptions.SO_SNDBUF, (int) Math.min(Integer.MAX_VALUE / 2, total * 2 + (1 << 16)), what);
         }
         try {
-            for (byte[] m : messages) {
+            for (int i = 0; i < messages.size(); i++) {
+                byte[] m = messages.get(i);
+                Credentials creds = i < credentials.size() ? credentials.get(i) : null;
                 if (type == SOCK_STREAM) {
                     for (int off = 0; off < m.length; off += DATA_SIZE) {
-                        send(inj, sender, to, java.util.Arrays.copyOfRange(m, off, Math.min(m.length, off + DATA_SIZE)), what);
+                        send(inj, sender, to, java.util.Arrays.copyOfRange(m, off, Math.min(m.length, off + DATA_SIZE)),
+                                creds, what);
                     }
                 } else {
-                    send(inj, sender, to, m, what);
+                    send(inj, sender, to, m, creds, what);
                 }
             }
         } finally {
@@ -158,7 +171,13 @@ final class UnixQueue {
         }
     }
 
-    private static void send(Injector inj, long sender, byte[] to, byte[] data, String what) throws IOException {
+    /**
+     * One sendmsg. Saved credentials go along as SCM_CREDENTIALS (the restoring puppet is root,
+     * so any uid and gid, and any pid that exists, are allowed); a sender pid that no longer
+     * exists (ESRCH) is replaced by the puppet's own.
+     */
+    private static void send(Injector inj, long sender, byte[] to, byte[] data, Credentials creds, String what)
+            throws IOException {
         if (data.length > DATA_SIZE) {
             throw new IOException(what + ": a message of " + data.length + " bytes is longer than Amber can put back ("
                     + DATA_SIZE + ")");
@@ -170,13 +189,21 @@ final class UnixQueue {
         }
         ByteBuffer h = ByteBuffer.allocate(56).order(ByteOrder.LITTLE_ENDIAN);
         h.putLong(sa == null ? 0 : base + NAME_AT).putInt(sa == null ? 0 : sa.length).putInt(0).putLong(base + IOV_AT)
-                .putLong(1).putLong(0).putLong(0).putInt(0).putInt(0);
+                .putLong(1).putLong(creds == null ? 0 : base + CONTROL_AT).putLong(creds == null ? 0 : 32).putInt(0)
+                .putInt(0);
         inj.put(MSGHDR_AT, h.array());
         inj.put(IOV_AT, iovec(base + DATA_AT, data.length));
         if (data.length > 0) {
             inj.put(DATA_AT, data);
         }
+        if (creds != null) {
+            inj.put(CONTROL_AT, ucred(creds.pid(), creds));
+        }
         long n = inj.call(Arch.SYS_SENDMSG, sender, base + MSGHDR_AT, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n == -ESRCH && creds != null) {
+            inj.put(CONTROL_AT, ucred(inj.tracee().tid(), creds));
+            n = inj.call(Arch.SYS_SENDMSG, sender, base + MSGHDR_AT, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
         if (n == -EAGAIN) {
             throw new IOException(what + ": putting the queued data back: the socket takes no more (EAGAIN)"
                     + (to != null ? "; net.unix.max_dgram_qlen on this host may be lower than where it was checkpointed"
@@ -187,6 +214,12 @@ final class UnixQueue {
         if (n != data.length) {
             throw new IOException(what + ": sendmsg put back " + n + " of " + data.length + " queued bytes");
         }
+    }
+
+    /** cmsghdr {len 28, SOL_SOCKET, SCM_CREDENTIALS} + struct ucred, padded to CMSG_SPACE (32). */
+    private static byte[] ucred(int pid, Credentials c) {
+        return ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN).putLong(28).putInt(SOL_SOCKET)
+                .putInt(SCM_CREDENTIALS).putInt(pid).putInt(c.uid()).putInt(c.gid()).array();
     }
 
     static int getInt(Injector inj, long fd, int option, String name) throws IOException {

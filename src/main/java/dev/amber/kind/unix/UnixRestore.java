@@ -113,7 +113,9 @@ final class UnixRestore {
             to = s.getName().toByteArray();
         }
         try {
-            UnixQueue.fill(inj, sender, to, messages, s.getType(), what);
+            List<UnixQueue.Credentials> creds = s.getCredentialsList().stream()
+                    .map(c -> new UnixQueue.Credentials(c.getPid(), c.getUid(), c.getGid())).toList();
+            UnixQueue.fill(inj, sender, to, messages, creds, s.getType(), what);
         } finally {
             inj.call(Arch.SYS_CLOSE, sender);
         }

@@ -2,6 +2,7 @@ package dev.amber.kind.unix;
 
 import com.google.protobuf.ByteString;
 import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.UnixCredentials;
 import dev.amber.image.proto.UnixListener;
 import dev.amber.image.proto.UnixQueuedClient;
 import dev.amber.image.proto.UnixRole;
@@ -128,11 +129,6 @@ public final class UnixSocketKind implements FdKind {
                     + " not supported (let the process read them first)");
             return false;
         }
-        if (q.credentials()) {
-            ctx.refuse(where, kind, "credentials in flight (SCM_CREDENTIALS, SO_PASSCRED) with " + q.messages().size()
-                    + " queued message(s): not supported (let the process read them first)");
-            return false;
-        }
         if (q.messages().isEmpty()) {
             return true;
         }
@@ -156,6 +152,12 @@ public final class UnixSocketKind implements FdKind {
             return false;
         }
         q.messages().forEach(m -> s.addQueue(ByteString.copyFrom(m)));
+        if (q.credentials().stream().anyMatch(java.util.Objects::nonNull)) {
+            for (UnixQueue.Credentials c : q.credentials()) {
+                UnixQueue.Credentials k = c != null ? c : new UnixQueue.Credentials(0, -1, -1);
+                s.addCredentials(UnixCredentials.newBuilder().setPid(k.pid()).setUid(k.uid()).setGid(k.gid()));
+            }
+        }
         return true;
     }
 
