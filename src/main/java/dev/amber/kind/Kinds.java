@@ -30,6 +30,7 @@ public final class Kinds {
             new NamespaceKind(),
             new MemfdEarlyKind(),
             new MemoryKind(),
+            new dev.amber.kind.ipc.IpcKind(),   // SysV objects and shm attachments, once memory is in place
             new MmBoundsKind(),
             new ThreadsKind(),
             new FileKind(),

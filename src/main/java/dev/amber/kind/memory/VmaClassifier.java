@@ -61,8 +61,8 @@ final class VmaClassifier {
             return Optional.of(v.setKind(m.shared() ? VmaKind.ANON_SHARED : VmaKind.ANON_PRIVATE));
         }
         if (path.startsWith("/SYSV")) {
-            ctx.refuse(where, "SysV shared memory " + path.split(" ")[0], "not supported yet");
-            return Optional.empty();
+            // The segment itself is saved by kind.ipc; the maps inode column is its shmid.
+            return Optional.of(v.setKind(VmaKind.SYSV_SHM).setFileIdentity(FileIdentity.newBuilder().setInode(m.inode())));
         }
         if (path.startsWith("/memfd:") && m.deleted()) {
             if (smaps != null && smaps.vmFlags().contains("ht")) {

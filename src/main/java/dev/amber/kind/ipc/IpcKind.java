@@ -1,0 +1,144 @@
+package dev.amber.kind.ipc;
+
+import dev.amber.image.proto.SysvIpc;
+import dev.amber.image.proto.SysvMsg;
+import dev.amber.image.proto.SysvSem;
+import dev.amber.image.proto.SysvShm;
+import dev.amber.image.proto.Vma;
+import dev.amber.image.proto.VmaKind;
+import dev.amber.kind.DumpContext;
+import dev.amber.kind.ProcessKind;
+import dev.amber.kind.RestoreContext;
+import dev.amber.kind.ipc.SysvCalls.Kind;
+import dev.amber.proc.Maps;
+import dev.amber.proc.MapsEntry;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * SysV IPC: the shared memory segments, semaphore sets and message queues of the tree, and each
+ * process's attachments of segments ({@code VmaKind.SYSV_SHM} mappings, which the memory kind
+ * leaves to this one).
+ *
+ * <p>No process shows which objects it uses, so the tree's root process saves, once: every
+ * segment a process of the tree attaches ({@code /SYSV…} in its maps, the inode column being the
+ * shmid) or created or last attached ({@code /proc/sysvipc/shm} cpid, lpid); every semaphore set
+ * one of whose semaphores a process of the tree changed last (semctl GETPID); every message
+ * queue a process of the tree sent to or received from last (lspid, lrpid). Objects the tree
+ * made but never touched again are not seen. Contents are read by Amber without changing them
+ * (a read-only attachment, GETALL, msgrcv MSG_COPY).
+ *
+ * <p>At restart the root process's restore makes them again before any attachment, at the same
+ * ids ({@link ObjectMaker}); each process then attaches its segments at their addresses with
+ * their protections, semaphores last changed by it get their value set again by it (so GETPID
+ * names it), and the last process of the tree to attach a segment whose IPC_RMID was pending
+ * removes it again.
+ */
+public final class IpcKind implements ProcessKind {
+    private static final String HELD = "sysv-ipc";
+    /** Segment contents a checkpoint saves at most, together. */
+    static final long MAX_SHM_BYTES = 256L << 20;
+
+    @Override
+    public String name() {
+        return "ipc";
+    }
+
+    @Override
+    public void dump(DumpContext ctx) throws IOException {
+        if (ctx.pid() != ctx.tree().pids().iterator().next()) {
+            return;   // the root saves the tree's objects
+        }
+        Map<Integer, List<Integer>> attachedBy = new LinkedHashMap<>();
+        for (int pid : ctx.tree().pids()) {
+            for (MapsEntry m : Maps.read(pid)) {
+                if (m.path().startsWith("/SYSV")) {
+                    List<Integer> pids = attachedBy.computeIfAbsent((int) m.inode(), k -> new ArrayList<>());
+                    if (!pids.contains(pid)) {
+                        pids.add(pid);
+                    }
+                }
+            }
+        }
+        SysvIpc.Builder ipc = SysvIpc.newBuilder();
+        long shmBytes = 0;
+        for (SysvTable.Row r : SysvTable.read("shm").rows()) {
+            int id = (int) r.decimal("shmid");
+            List<Integer> by = attachedBy.getOrDefault(id, List.of());
+            int perms = r.octal("perms");
+            boolean removed = (perms & SysvTable.SHM_DEST) != 0;
+            if (by.isEmpty() && (removed || !ctx.tree().contains((int) r.decimal("cpid"))
+                    && !ctx.tree().contains((int) r.decimal("lpid")))) {
+                continue;
+            }
+            long size = r.decimal("size");
+            shmBytes += size;
+            if (shmBytes > MAX_SHM_BYTES) {
+                ctx.refuse("shmid " + id, "SysV shared memory", String.format("%d bytes, %d with the segments before"
+                        + " it: more than the %d MiB a checkpoint saves of SysV shared memory", size, shmBytes,
+                        MAX_SHM_BYTES >> 20));
+                continue;
+            }
+            attachedBy.remove(id);
+            ipc.addShm(SysvShm.newBuilder().setId(id).setKey((int) r.decimal("key")).setSize(size)
+                    .setMode(perms & 0777).setUid((int) r.decimal("uid")).setGid((int) r.decimal("gid"))
+                    .setRemoved(removed).addAllAttachedBy(by)
+                    .setContents(com.google.protobuf.ByteString.copyFrom(SysvCalls.shmRead(id, size))));
+        }
+        attachedBy.forEach((id, pids) -> ctx.refuse("shmid " + id, "SysV shared memory",
+                "attached by pid " + pids.getFirst() + " but not in /proc/sysvipc/shm: another IPC namespace?"
+                        + " not supported"));
+        for (SysvTable.Row r : SysvTable.read("sem").rows()) {
+            int id = (int) r.decimal("semid");
+            int[][] vp = SysvCalls.semValues(id, (int) r.decimal("nsems"));
+            boolean ours = false;
+            for (int pid : vp[1]) {
+                ours |= ctx.tree().contains(pid);
+            }
+            if (!ours) {
+                continue;
+            }
+            SysvSem.Builder s = SysvSem.newBuilder().setId(id).setKey((int) r.decimal("key")).setMode(r.octal("perms") & 0777)
+                    .setUid((int) r.decimal("uid")).setGid((int) r.decimal("gid"));
+            for (int i = 0; i < vp[0].length; i++) {
+                s.addValues(vp[0][i]).addPids(vp[1][i]);
+            }
+            ipc.addSem(s);
+        }
+        for (SysvTable.Row r : SysvTable.read("msg").rows()) {
+            int lspid = (int) r.decimal("lspid"), lrpid = (int) r.decimal("lrpid");
+            if (!ctx.tree().contains(lspid) && !ctx.tree().contains(lrpid)) {
+                continue;
+            }
+            int id = (int) r.decimal("msqid");
+            byte[] st = SysvCalls.stat(Kind.MSG, id);
+            if (st == null) {
+                continue;   // removed since the table was read
+            }
+            long qbytes = java.nio.ByteBuffer.wrap(st).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(SysvCalls.MSG_QBYTES);
+            ipc.addMsg(SysvMsg.newBuilder().setId(id).setKey((int) r.decimal("key")).setMode(r.octal("perms") & 0777)
+                    .setUid((int) r.decimal("uid")).setGid((int) r.decimal("gid")).setQbytes(qbytes)
+                    .setLspid(lspid).setLrpid(lrpid)
+                    .addAllMessages(SysvCalls.msgCopyAll(id, r.decimal("qnum"), r.decimal("cbytes"))));
+        }
+        if (ipc.getShmCount() + ipc.getSemCount() + ipc.getMsgCount() > 0) {
+            ctx.process().setSysvIpc(ipc);
+        }
+    }
+
+    @Override
+    public void restore(RestoreContext ctx) throws IOException {
+        SysvIpc ipc = ctx.process().hasSysvIpc()
+                ? ctx.tree().hold(HELD, () -> ObjectMaker.make(ctx.process().getSysvIpc(), ctx.pid()))
+                : ctx.tree().hold(HELD, SysvIpc::getDefaultInstance);
+        List<Vma> attachments = ctx.process().getMemory().getVmasList().stream()
+                .filter(v -> v.getKind() == VmaKind.SYSV_SHM).toList();
+        if (!attachments.isEmpty()) {
+            Attachments.restore(ctx, ipc, attachments);
+        }
+        ObjectMaker.setSemaphorePids(ctx, ipc);
+    }
+}
