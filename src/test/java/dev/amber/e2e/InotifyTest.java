@@ -2,6 +2,7 @@ package dev.amber.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.nio.file.Files;
@@ -26,6 +27,22 @@ class InotifyTest {
     @Test
     void inotify() throws Exception {
         CheckpointRestartTest.roundTrip(tmp, "inotify");
+    }
+
+    /** A checkpoint that leaves the process running says how many bytes of events it did not save. */
+    @Test
+    void queuedEventsWarned() throws Exception {
+        assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "inotify")) {
+            t.awaitReady();
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
+            assertEquals(0, r.exit(), r.describe());
+            assertTrue(r.stderr().lines().anyMatch(l -> l.matches("amber: warning: pid " + t.pid
+                    + " fd 3: inotify: \\d+ bytes of queued events are not saved; the restarted process will not see them")),
+                    r.describe());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
     }
 
     @Test

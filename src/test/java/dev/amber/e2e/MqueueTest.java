@@ -37,6 +37,25 @@ class MqueueTest {
         roundTrip(true);
     }
 
+    /** A checkpoint that leaves the process running leaves its queues as they were (messages read and sent back). */
+    @Test
+    void mqueueLeftRunning() throws Exception {
+        assumeFalse(Amber.nocr(), "needs the engine");
+        long pid = 0;
+        try (Target t = Target.start(tmp, "mqueue")) {
+            pid = t.pid;
+            t.awaitReady();
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
+            assertEquals(0, r.exit(), r.describe());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        } finally {
+            if (pid != 0) {
+                helper("unlink", pid);
+            }
+        }
+    }
+
     /** A queue of the same name but another shape: the restart fails with one line naming it. */
     @Test
     void mqueueClash() throws Exception {

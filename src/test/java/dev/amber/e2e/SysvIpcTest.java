@@ -35,6 +35,27 @@ class SysvIpcTest {
         roundTrip(true);
     }
 
+    /** A checkpoint that leaves the process running changes none of its objects. */
+    @Test
+    void sysvIpcLeftRunning() throws Exception {
+        assumeFalse(Amber.nocr(), "needs the engine");
+        long pid = 0;
+        String shmb = "-1";
+        try (Target t = Target.start(tmp, "sysv_ipc")) {
+            pid = t.pid;
+            t.awaitReady();
+            shmb = logged(t, "SHMB");
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
+            assertEquals(0, r.exit(), r.describe());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        } finally {
+            if (pid != 0) {
+                helper("rm", pid, shmb);
+            }
+        }
+    }
+
     @Test
     void sysvIpcClash() throws Exception {
         assumeFalse(Amber.nocr(), "needs the engine");
