@@ -2,8 +2,9 @@
  * unix_tree: unix sockets whose ends are in two processes, a parent and its child.
  *   - a stream socketpair: "from-child" queued child->parent, "from-parent" parent->child
  *   - a seqpacket socketpair: records "r1" and "rec2" child->parent, "p1" parent->child
- *   - a stream listener bound to tree.sock in the cwd, held by the parent, with one connection
- *     from the child waiting in its accept queue
+ *   - a stream listener bound to the relative name tree.sock, held by the parent, with one
+ *     connection from the child waiting in its accept queue; after restart a new connection to
+ *     tree.sock in the cwd must reach it
  *   - a datagram socketpair whose ends were swapped: the parent holds the end it did not create
  * Prints "CHILD pid" before READY. On SIGTERM the parent tells the child (SIGTERM), both check
  * their side, the parent accepts the queued connection and talks to the child over it, and
@@ -110,6 +111,13 @@ int main(int argc, char **argv)
     timeouts(s);
     sendn(s, "hello-k");
     expect(s, "ok", "parent: child's answer");
+    /* tree.sock is bound in the cwd again (a relative name): a new connection reaches the listener */
+    int n = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(n, (struct sockaddr *)&sa, sizeof(sa)) == 0, "new connection to tree.sock: %s", strerror(errno));
+    int ns = accept(l, NULL, NULL);
+    CHECK(ns >= 0, "accept the new connection: %s", strerror(errno));
+    sendn(n, "new");
+    expect(ns, "new", "parent: new connection");
     int status;
     CHECK(waitpid(child, &status, 0) == child, "waitpid: %s", strerror(errno));
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);

@@ -20,6 +20,11 @@ final class UnixName {
         return name.length > 0 && name[0] != 0;
     }
 
+    /** A path name not starting with {@code /}: the kernel resolved it in the binder's cwd. */
+    static boolean relative(byte[] name) {
+        return path(name) && name[0] != '/';
+    }
+
     /** {@code /run/app.sock}, {@code @name} (abstract), or {@code (unnamed)}. */
     static String display(byte[] name) {
         if (name.length == 0) {

@@ -70,7 +70,7 @@ final class UnixPeers {
                     return false;
                 }
             }
-            s.setRole(UnixRole.UNIX_LISTENING).setListener(UnixSocketKind.listener(e, table));
+            s.setRole(UnixRole.UNIX_LISTENING).setListener(UnixSocketKind.listener(ctx, e, table));
             return true;
         }
         Long listener = table.queuedOn().get(e.inode());
@@ -92,7 +92,8 @@ final class UnixPeers {
                 return true;
             }
             if (e.type() == UnixSocketKind.SOCK_DGRAM && p.name().length > 0) {
-                s.setRole(UnixRole.UNIX_DGRAM_TO).setPeerInode(p.inode()).setPeerName(ByteString.copyFrom(p.name()));
+                s.setRole(UnixRole.UNIX_DGRAM_TO).setPeerInode(p.inode()).setPeerName(ByteString.copyFrom(p.name()))
+                        .setPeerNameDir(UnixSocketKind.dirOf(ctx, p.inode(), p.name()));
                 return true;
             }
             ctx.refuse(where, kind, "connected to socket:[" + p.inode() + "], which is neither connected back nor"
@@ -112,7 +113,7 @@ final class UnixPeers {
         if (!inTree(l.inode())) {
             return external(e, l, l.inode(), s);
         }
-        s.setRole(UnixRole.UNIX_QUEUED).setPeerInode(l.inode()).setListener(UnixSocketKind.listener(l, table));
+        s.setRole(UnixRole.UNIX_QUEUED).setPeerInode(l.inode()).setListener(UnixSocketKind.listener(ctx, l, table));
         return true;
     }
 

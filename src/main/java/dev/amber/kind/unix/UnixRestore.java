@@ -39,7 +39,8 @@ import java.util.Set;
  */
 final class UnixRestore {
     private static final int AF_UNIX = 1, SOCK_CLOEXEC = 02000000, SOCK_NONBLOCK = 04000, O_NONBLOCK = 04000,
-            F_GETFL = 3, F_SETFL = 4, EADDRINUSE = 98, SCRATCH_PAIR = 3072, ADDR_AT = 2048;
+            F_GETFL = 3, F_SETFL = 4, EADDRINUSE = 98, SCRATCH_PAIR = 3072, ADDR_AT = 2048, AT_FDCWD = -100,
+            O_PATH = 010000000, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000;
 
     /** The sockets made so far, by saved inode (Amber's copies), and what waits for a pair's second end. */
     private static final class Made {
@@ -68,11 +69,11 @@ final class UnixRestore {
             case UNIX_PAIR -> maker.pair(s.getType(), inode, s.getPeerInode(), false);
             case UNIX_DEAD_PEER -> maker.pair(s.getType(), inode, 0, true);
             case UNIX_DGRAM_TO -> {
-                maker.named(inode, s.getType(), s.getName().toByteArray());
-                maker.named(s.getPeerInode(), s.getType(), s.getPeerName().toByteArray());
+                maker.named(inode, s.getType(), s.getName().toByteArray(), s.getNameDir());
+                maker.named(s.getPeerInode(), s.getType(), s.getPeerName().toByteArray(), s.getPeerNameDir());
             }
             case UNIX_EXTERNAL -> maker.external(inode, s);
-            default -> maker.named(inode, s.getType(), s.getName().toByteArray());
+            default -> maker.named(inode, s.getType(), s.getName().toByteArray(), s.getNameDir());
         }
         long fd = TreeRestore.pullFromAmber(inj, made.amber.get(inode));
         if (s.getQueueCount() > 0) {
@@ -83,7 +84,7 @@ final class UnixRestore {
             Pidfd.close(partner);   // the peer goes: a stream end sees both halves shut, as it did
         }
         if (s.getRole() == UnixRole.UNIX_DGRAM_TO) {
-            connect(inj, fd, s.getPeerName().toByteArray(), what);
+            connect(inj, fd, s.getPeerName().toByteArray(), s.getPeerNameDir(), what);
         }
         if (s.getFileMode() != 0 && UnixName.path(s.getName().toByteArray())) {
             fileAttributes(ctx.pid(), s, what);
@@ -112,10 +113,13 @@ final class UnixRestore {
             sender = inj.check("socket(AF_UNIX) to refill " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC, 0);
             to = s.getName().toByteArray();
         }
+        String dir = from == null ? s.getNameDir() : "";
         try {
             List<UnixQueue.Credentials> creds = s.getCredentialsList().stream()
                     .map(c -> new UnixQueue.Credentials(c.getPid(), c.getUid(), c.getGid())).toList();
-            UnixQueue.fill(inj, sender, to, messages, creds, s.getType(), what);
+            long fillSender = sender;
+            byte[] fillTo = to;
+            inDir(inj, dir, what, () -> UnixQueue.fill(inj, fillSender, fillTo, messages, creds, s.getType(), what));
         } finally {
             inj.call(Arch.SYS_CLOSE, sender);
         }
@@ -157,9 +161,42 @@ final class UnixRestore {
         inj.check("shutdown(" + how + ") " + what, Arch.SYS_SHUTDOWN, fd, how);
     }
 
-    static void connect(Injector inj, long fd, byte[] name, String what) throws IOException {
-        byte[] sa = UnixName.sockaddr(name);
-        long r = inj.call(Arch.SYS_CONNECT, fd, inj.put(ADDR_AT, sa), sa.length);
+    /** Something done in the puppet that resolves a relative socket name. */
+    interface InDir {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs {@code op} with the puppet's current directory set to {@code dir} (nothing to do when
+     * empty), and puts the directory back after: the descriptors are restored before the
+     * process's own cwd, and a relative name must resolve where it did at the checkpoint.
+     */
+    static void inDir(Injector inj, String dir, String what, InDir op) throws IOException {
+        if (dir.isEmpty()) {
+            op.run();
+            return;
+        }
+        long here = inj.check("open(\".\") " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(ADDR_AT, "."),
+                O_PATH | O_DIRECTORY | O_CLOEXEC);
+        try {
+            inj.check("chdir(" + dir + ") " + what, Arch.SYS_CHDIR, inj.putString(ADDR_AT, dir));
+            try {
+                op.run();
+            } finally {
+                inj.check("fchdir back " + what, Arch.SYS_FCHDIR, here);
+            }
+        } finally {
+            inj.call(Arch.SYS_CLOSE, here);
+        }
+    }
+
+    static void connect(Injector inj, long fd, byte[] name, String dir, String what) throws IOException {
+        long[] result = new long[1];
+        inDir(inj, dir, what, () -> {
+            byte[] sa = UnixName.sockaddr(name);
+            result[0] = inj.call(Arch.SYS_CONNECT, fd, inj.put(ADDR_AT, sa), sa.length);
+        });
+        long r = result[0];
         if (r < 0) {
             String err = dev.amber.sys.Errno.describe((int) -r);
             throw new IOException(what + ": connect to " + UnixName.display(name) + ": " + err
@@ -168,14 +205,20 @@ final class UnixRestore {
         }
     }
 
-    /** Where a bound name's file is, seen from Amber through the process's root or current directory. */
-    static Path fileOf(int pid, byte[] name) {
+    /**
+     * Where a bound name's file is, seen from Amber through the process's root: the path itself,
+     * or a relative one in {@code dir} (when empty, in the process's current directory).
+     */
+    static Path fileOf(int pid, byte[] name, String dir) {
         String path = UnixName.pathString(name);
-        return path.startsWith("/") ? Path.of("/proc/" + pid + "/root" + path) : Path.of("/proc/" + pid + "/cwd", path);
+        if (path.startsWith("/")) {
+            return Path.of("/proc/" + pid + "/root" + path);
+        }
+        return dir.isEmpty() ? Path.of("/proc/" + pid + "/cwd", path) : Path.of("/proc/" + pid + "/root" + dir, path);
     }
 
     private static void fileAttributes(int pid, UnixSocket s, String what) throws IOException {
-        Path p = fileOf(pid, s.getName().toByteArray());
+        Path p = fileOf(pid, s.getName().toByteArray(), s.getNameDir());
         try {
             // Following links: with NOFOLLOW_LINKS the JDK opens the file to fchmod it, and a socket
             // file cannot be opened (ENXIO). The kernel just made it: it is not a link.
@@ -223,12 +266,12 @@ final class UnixRestore {
         }
 
         /** A socket bound to {@code name} (none: unbound), unless made already. */
-        void named(long inode, int type, byte[] name) throws IOException {
+        void named(long inode, int type, byte[] name, String dir) throws IOException {
             if (made.amber.containsKey(inode)) {
                 return;
             }
             long fd = socket(type);
-            bind(fd, type, name);
+            bind(fd, type, name, dir);
             keep(inode, fd);
         }
 
@@ -238,21 +281,22 @@ final class UnixRestore {
                 return;
             }
             long fd = socket(type);
-            bind(fd, type, l.getName().toByteArray());
+            bind(fd, type, l.getName().toByteArray(), l.getNameDir());
             inj().check("listen(" + l.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, l.getBacklog());
             keep(l.getInode(), fd);
             for (UnixQueuedClient c : l.getClientsList()) {
                 long cfd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-                bind(cfd, type, c.getName().toByteArray());
-                connect(inj(), cfd, l.getName().toByteArray(), what + " (queued connection socket:[" + c.getInode() + "])");
+                bind(cfd, type, c.getName().toByteArray(), c.getNameDir());
+                connect(inj(), cfd, l.getName().toByteArray(), l.getNameDir(),
+                        what + " (queued connection socket:[" + c.getInode() + "])");
                 keep(c.getInode(), cfd);
             }
         }
 
         void external(long inode, UnixSocket s) throws IOException {
             long fd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-            bind(fd, s.getType(), s.getName().toByteArray());
-            connect(inj(), fd, s.getPeerName().toByteArray(), what + " (external peer)");
+            bind(fd, s.getType(), s.getName().toByteArray(), s.getNameDir());
+            connect(inj(), fd, s.getPeerName().toByteArray(), s.getPeerNameDir(), what + " (external peer)");
             keep(inode, fd);
         }
 
@@ -261,14 +305,20 @@ final class UnixRestore {
          * process was killed, its socket file stays) is unlinked first, but only if it is a socket
          * file and no socket of this host is bound to that path.
          */
-        void bind(long fd, int type, byte[] name) throws IOException {
+        void bind(long fd, int type, byte[] name, String dir) throws IOException {
             if (name.length == 0) {
                 return;
             }
+            long[] r = new long[1];
+            inDir(inj(), dir, what, () -> r[0] = bindOnce(fd, type, name, dir));
+            ErrnoException.check(r[0], "bind(" + UnixName.display(name) + ") " + what, "in pid " + ctx.pid());
+        }
+
+        private long bindOnce(long fd, int type, byte[] name, String dir) throws IOException {
             byte[] sa = UnixName.sockaddr(name);
             long r = inj().call(Arch.SYS_BIND, fd, inj().put(ADDR_AT, sa), sa.length);
             if (r == -EADDRINUSE && UnixName.path(name)) {
-                Path file = fileOf(ctx.pid(), name);
+                Path file = fileOf(ctx.pid(), name, dir);
                 String path = UnixName.pathString(name);
                 if (!isSocketFile(file)) {
                     throw new IOException(what + ": bind: " + path + " exists and is not a socket: move it away, then"
@@ -284,7 +334,7 @@ final class UnixRestore {
                 throw new IOException(what + ": bind: abstract name " + UnixName.display(name) + " is in use on this"
                         + " host (ss -xlp | grep '" + UnixName.display(name) + "'): stop what holds it, then restart again");
             }
-            ErrnoException.check(r, "bind(" + UnixName.display(name) + ") " + what, "in pid " + ctx.pid());
+            return r;
         }
     }
 

@@ -19,7 +19,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Unix sockets (AF_UNIX) of every type, wherever their ends are in the tree: socketpairs,
@@ -114,8 +113,9 @@ public final class UnixSocketKind implements FdKind {
             return;
         }
         s.addAllOptions(UnixOptions.read(inj, fd, "fd " + fd + " " + kind));
+        s.setNameDir(dirOf(ctx, inode, e.name()));
         if (UnixName.path(e.name())) {
-            fileAttributes(ctx.pid(), e.name(), s);
+            fileAttributes(ctx.pid(), e.name(), s.getNameDir(), s);
         }
         d.setUnix(s);
     }
@@ -162,9 +162,9 @@ public final class UnixSocketKind implements FdKind {
     }
 
     /** The socket file's permissions and owner, seen through the process's root or cwd. */
-    private static void fileAttributes(int pid, byte[] name, UnixSocket.Builder s) {
+    private static void fileAttributes(int pid, byte[] name, String dir, UnixSocket.Builder s) {
         try {
-            Path p = UnixRestore.fileOf(pid, name);
+            Path p = UnixRestore.fileOf(pid, name, dir);
             s.setFileMode((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS) & 07777)
                     .setFileUid((Integer) Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))
                     .setFileGid((Integer) Files.getAttribute(p, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS));
@@ -183,14 +183,34 @@ public final class UnixSocketKind implements FdKind {
         return SocketHolders.inTree(ctx.tree()).getOrDefault(inode, List.of());
     }
 
-    static UnixListener.Builder listener(UnixDiag.Entry l, UnixDiag.Table table) {
+    static UnixListener.Builder listener(DumpContext ctx, UnixDiag.Entry l, UnixDiag.Table table) {
         UnixListener.Builder b = UnixListener.newBuilder().setInode(l.inode()).setName(ByteString.copyFrom(l.name()))
-                .setBacklog((int) l.wqueue());
+                .setBacklog((int) l.wqueue()).setNameDir(dirOf(ctx, l.inode(), l.name()));
         for (long c : l.icons()) {
             UnixDiag.Entry ce = table.get(c);
-            b.addClients(UnixQueuedClient.newBuilder().setInode(c)
-                    .setName(ByteString.copyFrom(ce == null ? new byte[0] : ce.name())));
+            byte[] name = ce == null ? new byte[0] : ce.name();
+            b.addClients(UnixQueuedClient.newBuilder().setInode(c).setName(ByteString.copyFrom(name))
+                    .setNameDir(dirOf(ctx, c, name)));
         }
         return b;
+    }
+
+    /**
+     * For a relative path name, the directory it is resolved in: the current directory of a
+     * process of the tree holding the socket (the one being dumped when none does). The kernel
+     * keeps the name as bound, relative to where the binder was then; its cwd now is the best
+     * guess there is. Empty for other names.
+     */
+    static String dirOf(DumpContext ctx, long inode, byte[] name) {
+        if (!UnixName.relative(name)) {
+            return "";
+        }
+        List<FdRef> holders = holders(ctx, inode);
+        int pid = holders.isEmpty() ? ctx.pid() : holders.getFirst().pid();
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/" + pid + "/cwd")).toString();
+        } catch (IOException e) {
+            return "";
+        }
     }
 }
