@@ -8,6 +8,9 @@
  *    last changed by semop here;
  *  - a message queue (key 0x43xxxxxx, mode 0620, msg_qbytes 4000) with 4 messages of types 1,
  *    2, 1, 5, one empty.
+ * A child, forked once all is set up, inherits the attachments, changes semaphore 2 last, and
+ * waits on a pipe; after SIGTERM the root checks everything, then lets the child check its
+ * attachments (and that GETPID of semaphore 2 names it) and reaps it.
  * After restart: the ids are the same and each object has its key, mode, size and contents, the
  * attachments are at their addresses with their protections, B is still pending removal, GETPID
  * of the changed semaphore names this process, and the messages come out in order by type.
@@ -27,13 +30,14 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define ADDR_A ((void *)0x500000000000UL)
 #define SIZE_A (3 * 4096 + 100)
 #define SIZE_B (2 * 4096)
 
-static const unsigned short semvals[4] = { 0, 3, 7, 32767 };   /* after the semop */
+static const unsigned short semvals[4] = { 0, 3, 8, 32767 };   /* after the semops */
 struct amsg {
     long type;
     char text[64];
@@ -108,6 +112,28 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         CHECK(msgsnd(q, &msgs[i], strlen(msgs[i].text), IPC_NOWAIT) == 0, "msgsnd %d: %s", i, strerror(errno));
 
+    int go[2];
+    CHECK(pipe(go) == 0, "pipe: %s", strerror(errno));
+    pid_t child = fork();
+    CHECK(child >= 0, "fork: %s", strerror(errno));
+    if (child == 0) {
+        struct sembuf two = { 2, 1, 0 };
+        if (semop(s, &two, 1) != 0)
+            _exit(10);
+        char c;
+        while (read(go[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        if (semctl(s, 2, GETPID) != getpid())
+            _exit(11);
+        if (pattern_check(pb, SIZE_B, 0xb) >= 0 || pa[10] != 'x' || ra[10] != 'x')
+            _exit(12);
+        _exit(0);
+    }
+    for (int i = 0; i < 100 && semctl(s, 2, GETPID) != child; i++)
+        usleep(10000);
+    CHECK(semctl(s, 2, GETPID) == child, "the child did not change semaphore 2");
+    test_msg("CHILD %d", (int)child);
+
     struct shmid_ds st;
     CHECK(shmctl(a, IPC_STAT, &st) == 0, "IPC_STAT A: %s", strerror(errno));
     unsigned long nattch_a = st.shm_nattch;   /* one per mapping: the mprotect split counts */
@@ -156,6 +182,11 @@ int main(int argc, char **argv)
               "message %d: %zd bytes type %ld, expected %zu bytes type %ld", i, n, m.type, strlen(msgs[i].text),
               msgs[i].type);
     }
+    CHECK(write(go[1], "g", 1) == 1, "write go: %s", strerror(errno));
+    int status;
+    CHECK(waitpid(child, &status, 0) == child, "waitpid: %s", strerror(errno));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d: status 0x%x (10 semop, 11 GETPID, 12 memory)",
+          (int)child, status);
     shmdt(pb);
     cleanup(pid, b);
     pass();
