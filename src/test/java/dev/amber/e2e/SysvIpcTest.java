@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -53,6 +54,7 @@ class SysvIpcTest {
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
         } finally {
             if (pid != 0) {
+                killChild();
                 helper("rm", pid, shmb);
             }
         }
@@ -81,6 +83,7 @@ class SysvIpcTest {
             assertFalse(Procs.exists(pid), "pid " + pid + " left behind by a failed restart");
         } finally {
             if (pid != 0) {
+                killChild();
                 helper("rm", pid, shmb);
             }
         }
@@ -107,7 +110,25 @@ class SysvIpcTest {
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
         } finally {
             if (pid != 0) {
+                killChild();
                 helper("rm", pid, shmb);
+            }
+        }
+    }
+
+    /** The target's child, if a failure left it running (closing the target kills the root only). */
+    private void killChild() throws Exception {
+        Path log = tmp.resolve("sysv_ipc.log");
+        if (!Files.exists(log)) {
+            return;
+        }
+        for (String l : Files.readAllLines(log)) {
+            if (l.startsWith("CHILD ")) {
+                ProcessHandle.of(Long.parseLong(l.substring(6))).filter(h -> h.info().command().orElse("")
+                        .endsWith("/sysv_ipc")).ifPresent(h -> {
+                            h.destroyForcibly();
+                            h.onExit().join();
+                        });
             }
         }
     }
