@@ -9,7 +9,7 @@
  *   - datagram pair r1/r2, r2 with SO_PASSCRED: "cred" r1->r2 carries the sender's credentials
  *   - options pair o1/o2: o1 SO_PASSCRED, SO_RCVTIMEO 2.5 s, SO_SNDTIMEO 1.5 s (multiples of 4 ms: the kernel keeps jiffies)
  *   - a stream listener bound to a path (backlog 4) with one connection queued (k1) and one
- *     accepted (s2/k2, "req" k2->s2 and "resp" s2->k2 unread)
+ *     accepted (s2/k2, "req" k2->s2 and "resp" s2->k2 unread; both ends keep their names)
  *   - a seqpacket listener on an abstract name (backlog 2) with one connection queued (k3)
  *   - a datagram socket bound to a path (g) that an unnamed datagram socket (h) is connected to,
  *     with datagrams "d1" and "dd2" queued h->g
@@ -277,6 +277,12 @@ int main(int argc, char **argv)
     struct stat stt;
     CHECK(stat(lpath, &stt) == 0 && S_ISSOCK(stt.st_mode) && (stt.st_mode & 0777) == 0640,
           "socket file %s mode %o", lpath, stt.st_mode);
+    gl = sizeof(got);
+    CHECK(getsockname(s2, (struct sockaddr *)&got, &gl) == 0 && strcmp(got.sun_path, lpath) == 0,
+          "accepted end's name %s, expected %s", got.sun_path, lpath);
+    gl = sizeof(got);
+    CHECK(getpeername(k2, (struct sockaddr *)&got, &gl) == 0 && strcmp(got.sun_path, lpath) == 0,
+          "connecting end's peer name %s, expected %s", got.sun_path, lpath);
     expect(s2, "req", 3, "k2->s2");
     expect(k2, "resp", 4, "s2->k2");
     roundtrip(k2, s2, "k2/s2");

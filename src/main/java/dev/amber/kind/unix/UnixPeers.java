@@ -70,7 +70,7 @@ final class UnixPeers {
                     return false;
                 }
             }
-            s.setRole(UnixRole.UNIX_LISTENING).setListener(UnixSocketKind.listener(ctx, e, table));
+            s.setRole(UnixRole.UNIX_LISTENING).setListener(UnixSocketKind.listenerWithAccepted(ctx, e, table));
             return true;
         }
         Long listener = table.queuedOn().get(e.inode());

@@ -1,6 +1,7 @@
 package dev.amber.kind.unix;
 
 import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.UnixAccepted;
 import dev.amber.image.proto.UnixListener;
 import dev.amber.image.proto.UnixQueuedClient;
 import dev.amber.image.proto.UnixRole;
@@ -30,8 +31,9 @@ import java.util.Set;
  * a pair, a listener and the clients queued on it, a datagram socket others are connected to.
  * Each puppet then takes its ends from Amber with pidfd_getfd.
  *
- * <p>Order for one socket: make (socketpair; socket, bind, listen, connect the queued clients in
- * queue order), put its receive queue back by sending from a socket that may send to it (its
+ * <p>Order for one socket: make (socketpair; socket, bind, listen, then the connections it had
+ * accepted, connected and accepted again so that both ends have their names, then the queued
+ * clients in queue order), put its receive queue back by sending from a socket that may send to it (its
  * pair's other end, or a fresh socket sending to its name), connect a datagram socket to its
  * peer (after the queue: a connected datagram socket takes data only from its peer), options,
  * O_NONBLOCK, and the shutdown halves last: for a pair, once both ends are restored, since a shut
@@ -283,6 +285,18 @@ final class UnixRestore {
             long fd = socket(type);
             bind(fd, type, l.getName().toByteArray(), l.getNameDir());
             inj().check("listen(" + l.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, l.getBacklog());
+            for (UnixAccepted a : l.getAcceptedList()) {
+                if (made.amber.containsKey(a.getInode()) || made.amber.containsKey(a.getPeerInode())) {
+                    continue;   // one end came back already (as a socketpair): so did the other
+                }
+                String via = what + " (accepted connection socket:[" + a.getInode() + "])";
+                long cfd = inj().check("socket(AF_UNIX) " + via, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                bind(cfd, type, a.getPeerName().toByteArray(), a.getPeerNameDir());
+                connect(inj(), cfd, l.getName().toByteArray(), l.getNameDir(), via);
+                long sfd = inj().check("accept4 " + via, Arch.SYS_ACCEPT4, fd, 0, 0, SOCK_CLOEXEC);
+                keep(a.getPeerInode(), cfd);
+                keep(a.getInode(), sfd);
+            }
             keep(l.getInode(), fd);
             for (UnixQueuedClient c : l.getClientsList()) {
                 long cfd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

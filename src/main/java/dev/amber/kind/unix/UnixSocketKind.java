@@ -2,6 +2,7 @@ package dev.amber.kind.unix;
 
 import com.google.protobuf.ByteString;
 import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.UnixAccepted;
 import dev.amber.image.proto.UnixCredentials;
 import dev.amber.image.proto.UnixListener;
 import dev.amber.image.proto.UnixQueuedClient;
@@ -181,6 +182,31 @@ public final class UnixSocketKind implements FdKind {
     /** Every descriptor of the tree on socket {@code inode}. */
     static List<FdRef> holders(DumpContext ctx, long inode) {
         return SocketHolders.inTree(ctx.tree()).getOrDefault(inode, List.of());
+    }
+
+    /**
+     * The listener's own record also lists the connections it accepted whose ends are both in
+     * the tree (an accepted socket carries its listener's name), so that a restart can make them
+     * through it again; a queued client's copy does not (it is only needed to make the listener).
+     */
+    static UnixListener.Builder listenerWithAccepted(DumpContext ctx, UnixDiag.Entry l, UnixDiag.Table table) {
+        UnixListener.Builder b = listener(ctx, l, table);
+        if (l.name().length == 0) {
+            return b;
+        }
+        for (UnixDiag.Entry a : table.entries().values()) {
+            if (a.listening() || a.type() != l.type() || !java.util.Arrays.equals(a.name(), l.name()) || a.peer() == null
+                    || a.peer() == 0) {
+                continue;
+            }
+            UnixDiag.Entry c = table.get(a.peer());
+            if (c != null && c.peer() != null && c.peer() == a.inode() && !holders(ctx, a.inode()).isEmpty()
+                    && !holders(ctx, c.inode()).isEmpty()) {
+                b.addAccepted(UnixAccepted.newBuilder().setInode(a.inode()).setPeerInode(c.inode())
+                        .setPeerName(ByteString.copyFrom(c.name())).setPeerNameDir(dirOf(ctx, c.inode(), c.name())));
+            }
+        }
+        return b;
     }
 
     static UnixListener.Builder listener(DumpContext ctx, UnixDiag.Entry l, UnixDiag.Table table) {
