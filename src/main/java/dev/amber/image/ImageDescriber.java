@@ -161,8 +161,35 @@ public final class ImageDescriber {
             case EPOLL -> d.getEpoll().getWatchesCount() + " watches: fds " + d.getEpoll().getWatchesList().stream()
                     .map(w -> Integer.toString(w.getFd())).collect(Collectors.joining(","));
             case MEMFD -> "memfd:" + d.getMemfd().getName() + ", " + d.getMemfd().getSize() + " bytes";
+            case UNIX -> unix(d.getUnix());
             default -> "-";
         };
+    }
+
+    /** {@code unix stream /run/app.sock, listening, 1 queued} or {@code unix datagram, pair socket:[7], 2 messages (13 bytes)}. */
+    private static String unix(dev.amber.image.proto.UnixSocket u) {
+        String type = switch (u.getType()) {
+            case 1 -> "stream";
+            case 2 -> "datagram";
+            case 5 -> "seqpacket";
+            default -> "type " + u.getType();
+        };
+        byte[] n = u.getName().toByteArray();
+        String name = n.length == 0 ? "" : n[0] == 0
+                ? " @" + new String(n, 1, n.length - 1, java.nio.charset.StandardCharsets.UTF_8)
+                : " " + new String(n, java.nio.charset.StandardCharsets.UTF_8).replace("\0", "");
+        String role = switch (u.getRole()) {
+            case UNIX_LISTENING -> ", listening, " + u.getListener().getClientsCount() + " queued";
+            case UNIX_PAIR -> ", pair socket:[" + u.getPeerInode() + "]";
+            case UNIX_DEAD_PEER -> ", peer closed";
+            case UNIX_DGRAM_TO -> ", sends to socket:[" + u.getPeerInode() + "]";
+            case UNIX_QUEUED -> ", waiting on socket:[" + u.getPeerInode() + "]";
+            case UNIX_EXTERNAL -> ", external peer";
+            default -> "";
+        };
+        long bytes = u.getQueueList().stream().mapToLong(com.google.protobuf.ByteString::size).sum();
+        return "unix " + type + name + role + (u.getQueueCount() == 0 ? "" : ", " + (u.getType() == 1 ? bytes
+                + " bytes queued" : u.getQueueCount() + " messages (" + bytes + " bytes)"));
     }
 
     private static void descriptors(StringBuilder out, List<Descriptor> descriptors) {
