@@ -177,8 +177,8 @@ public final class Checkpointer {
         Map<Integer, Boolean> wasStopped = new HashMap<>();
         for (int p : stores.keySet()) {
             wasStopped.put(p, stateOf(p) == 'T');   // stopped by a signal: it stays stopped
-            Warmup.run(p);
         }
+        Warmup.run(pid);   // the code paths are the same for every process: warming one is enough
         TreeFreezer.Tree tree = TreeFreezer.freeze(pid);
         long frozenAt = System.nanoTime();
         timing.mark("seize");

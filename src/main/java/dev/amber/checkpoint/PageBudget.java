@@ -11,13 +11,15 @@ import java.nio.file.Path;
  * the machine has available. Pages beyond the buffer are written while frozen, just slower.
  */
 final class PageBudget {
-    private static final long SLACK = 4L << 20;
+    /** Room for what the process touches between this estimate and the freeze: a 16th, at least this. */
+    private static final long SLACK = 64L << 10;
 
     private PageBudget() {}
 
     static long estimate(int pid) throws IOException {
         SmapsRollup r = SmapsRollup.read(pid);
-        long wanted = (r.anonymousKb() + r.swapKb()) * 1024 + SLACK;
+        long saved = (r.anonymousKb() + r.swapKb()) * 1024;
+        long wanted = saved + Math.max(SLACK, saved / 16);
         return Math.min(wanted, available() / 2);
     }
 

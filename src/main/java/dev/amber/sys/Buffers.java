@@ -28,6 +28,11 @@ public final class Buffers {
         // Both CPUs, in 64 MiB pieces: allocating page-cache pages is most of the cost, and it
         // parallelises. progress is told the bytes done so far, from either thread.
         long piece = 64L << 20;
+        if (mapping.byteSize() <= piece) {   // one piece: a second thread would only cost its start
+            int errno = populate(mapping.address(), mapping.byteSize());
+            progress.accept(mapping.byteSize());
+            return errno;
+        }
         var cursor = new java.util.concurrent.atomic.AtomicLong();
         var done = new java.util.concurrent.atomic.AtomicLong();
         int[] errors = new int[2];

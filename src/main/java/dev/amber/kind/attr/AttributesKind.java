@@ -10,6 +10,7 @@ import dev.amber.proc.Personality;
 import dev.amber.sys.Arch;
 import dev.amber.trace.Injector;
 import java.io.IOException;
+import java.util.List;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -47,7 +48,7 @@ public final class AttributesKind implements ProcessKind {
                 .setPersonality(Personality.read(ctx.pid()))
                 .setDumpable(dumpable)
                 .setPdeathSignal(intResult(inj, "PR_GET_PDEATHSIG", PR_GET_PDEATHSIG))
-                .addAllRlimits(Rlimits.read(inj))
+                .addAllRlimits(Rlimits.read(ctx.pid(), inj))
                 .setTimerSlackNanos(prctl(inj, "PR_GET_TIMERSLACK", PR_GET_TIMERSLACK))
                 .setChildSubreaper(intResult(inj, "PR_GET_CHILD_SUBREAPER", PR_GET_CHILD_SUBREAPER) != 0));
         for (int i = 0; i < ctx.tasks().size(); i++) {
@@ -61,7 +62,11 @@ public final class AttributesKind implements ProcessKind {
         Attributes a = ctx.process().getAttributes();
         inj.check("personality(0x" + Integer.toHexString(a.getPersonality()) + ")", Arch.SYS_PERSONALITY,
                 Integer.toUnsignedLong(a.getPersonality()));
+        List<Rlimit> now = Rlimits.parse(dev.amber.proc.Limits.text(ctx.pid()));
         for (Rlimit limit : a.getRlimitsList()) {
+            if (now != null && now.get(limit.getResource()).equals(limit)) {
+                continue;   // inherited as saved: nothing to set
+            }
             Rlimits.write(inj, ctx.pid(), limit);
         }
         prctl(inj, "PR_SET_DUMPABLE " + a.getDumpable(), PR_SET_DUMPABLE, a.getDumpable());

@@ -31,6 +31,45 @@ final class Rlimits {
 
     private Rlimits() {}
 
+    /**
+     * Every limit of {@code pid}: from /proc/PID/limits (one read, no injected call), whose 16
+     * rows are in resource order with the raw values or "unlimited"; from inside the task if that
+     * text is not as expected.
+     */
+    static List<Rlimit> read(int pid, Injector injector) throws IOException {
+        List<Rlimit> parsed = parse(dev.amber.proc.Limits.text(pid));
+        return parsed != null ? parsed : read(injector);
+    }
+
+    /** The limits in /proc/PID/limits text, or null when it does not have the 16 expected rows. */
+    static List<Rlimit> parse(String text) {
+        String[] lines = text.split("\n");
+        if (lines.length < COUNT + 1 || !lines[0].startsWith("Limit")) {
+            return null;
+        }
+        List<Rlimit> limits = new ArrayList<>(COUNT);
+        for (int resource = 0; resource < COUNT; resource++) {
+            String line = lines[resource + 1];
+            if (line.length() <= 26) {
+                return null;
+            }
+            String[] f = line.substring(26).trim().split("\\s+");
+            if (f.length < 2) {
+                return null;
+            }
+            try {
+                limits.add(Rlimit.newBuilder().setResource(resource).setSoft(number(f[0])).setHard(number(f[1])).build());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return limits;
+    }
+
+    private static long number(String v) {
+        return v.equals("unlimited") ? RLIM_INFINITY : Long.parseUnsignedLong(v);
+    }
+
     static List<Rlimit> read(Injector injector) throws IOException {
         List<Rlimit> limits = new ArrayList<>(COUNT);
         for (int resource = 0; resource < COUNT; resource++) {

@@ -89,7 +89,7 @@ public final class PageDumper {
      */
     private void copyInParallel(List<long[]> pieces, Progress progress) throws IOException {
         AtomicLong done = new AtomicLong();
-        Parallel.forEach(pieces, "copy", (p, mine) -> {
+        Parallel.forEach(pieces, "copy", pieces.stream().mapToLong(p -> p[2]).sum(), (p, mine) -> {
             read(runs.get((int) p[0]), p[1], buffer.asSlice(p[3], p[2]));
             long sofar = done.addAndGet(p[2]);
             if (mine) {

@@ -31,7 +31,7 @@ final class PageFiller {
                 }
             }
         }
-        Parallel.forEach(pieces, "fill", (p, mine) ->
+        Parallel.forEach(pieces, "fill", pieces.stream().mapToLong(p -> p[2]).sum(), (p, mine) ->
                 ProcessMemory.write(pid, p[0], pages.slice(memory.getPagesFile(), p[1], p[2])));
     }
 }

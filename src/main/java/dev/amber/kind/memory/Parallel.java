@@ -22,7 +22,17 @@ final class Parallel {
 
     private Parallel() {}
 
-    static <T> void forEach(List<T> items, String name, Work<T> work) throws IOException {
+    /** Below this much work, helper threads cost more to start than they save. */
+    private static final long WORTH_A_THREAD = 8L << 20;
+
+    /** {@code bytes} is the whole work's size: small work runs on the calling thread alone. */
+    static <T> void forEach(List<T> items, String name, long bytes, Work<T> work) throws IOException {
+        if (bytes < WORTH_A_THREAD) {
+            for (T item : items) {
+                work.run(item, true);
+            }
+            return;
+        }
         AtomicInteger cursor = new AtomicInteger();
         Thread caller = Thread.currentThread();
         java.util.concurrent.Callable<Void> worker = () -> {

@@ -24,7 +24,7 @@ import java.util.List;
  * the kernel and saved like the rest. SIGKILL and SIGSTOP cannot be changed and are skipped.
  */
 final class SigActions {
-    static final int SIGKILL = 9, SIGSTOP = 19, NSIG = 64;
+    static final int SIGKILL = 9, SIGSTOP = 19, SIGCHLD = 17, NSIG = 64;
     private static final int SIZE = 32, OLD_AT = 0, NEW_AT = SIZE, SIGSETSIZE = 8;
 
     private SigActions() {}
@@ -33,12 +33,22 @@ final class SigActions {
         return signo != SIGKILL && signo != SIGSTOP;
     }
 
-    /** Every settable signal's action, 1..64 in order. */
-    static List<SigAction> read(Injector injector) throws IOException {
+    /**
+     * Every settable signal's action, 1..64 in order. Only signals that are caught or ignored
+     * ({@code SigCgt}/{@code SigIgn} of /proc/PID/status) and SIGCHLD (whose SA_NOCLDSTOP and
+     * SA_NOCLDWAIT count even at SIG_DFL) are asked; the rest are SIG_DFL, whose flags and mask
+     * have no effect, and are recorded as plain SIG_DFL. A process that catches nothing costs one
+     * call instead of 62.
+     */
+    static List<SigAction> read(Injector injector, long caughtOrIgnored) throws IOException {
         List<SigAction> actions = new ArrayList<>(NSIG - 2);
         long old = injector.scratch() + OLD_AT;
         for (int signo = 1; signo <= NSIG; signo++) {
             if (!settable(signo)) {
+                continue;
+            }
+            if (signo != SIGCHLD && (caughtOrIgnored & (1L << (signo - 1))) == 0) {
+                actions.add(SigAction.newBuilder().setSigno(signo).build());
                 continue;
             }
             injector.check("rt_sigaction(" + signo + ", NULL, &old)", Arch.SYS_RT_SIGACTION, signo, 0, old, SIGSETSIZE);
@@ -54,6 +64,9 @@ final class SigActions {
      * signal SIG_IGN (or SIG_DFL with an ignoring default) discards its pending instances.
      */
     static void write(Injector injector, SigAction action) throws IOException {
+        if (action.getHandler() == 0 && action.getFlags() == 0 && action.getMask() == 0) {
+            return;   // plain SIG_DFL: what a puppet starts with
+        }
         ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(action.getHandler()).putLong(action.getFlags()).putLong(action.getRestorer()).putLong(action.getMask());
         long act = injector.put(NEW_AT, b.array());

@@ -26,7 +26,8 @@ public final class SignalKind implements ProcessKind {
 
     @Override
     public void dump(DumpContext ctx) throws IOException {
-        Signals.Builder signals = Signals.newBuilder().addAllActions(SigActions.read(ctx.injector()));
+        Signals.Builder signals = Signals.newBuilder().addAllActions(SigActions.read(ctx.injector(),
+                caughtOrIgnored(ctx.pid())));
         for (byte[] info : ctx.leader().pendingSignals(true)) {
             signals.addSharedPending(ByteString.copyFrom(info));
         }
@@ -34,6 +35,11 @@ public final class SignalKind implements ProcessKind {
         for (int i = 0; i < ctx.tasks().size(); i++) {
             ThreadSignals.dump(ctx.tasks().get(i).tracee(), ctx.tasks().get(i).injector(), ctx.threads().get(i));
         }
+    }
+
+    private static long caughtOrIgnored(int pid) throws IOException {
+        var status = dev.amber.proc.ProcStatus.read(pid);
+        return status.sigCgt() | status.sigIgn();
     }
 
     @Override
