@@ -33,7 +33,8 @@ final class ImageChecks {
         var bounds = p.getMemory().getBounds();
         unchanged(bounds.getExePath(), bounds.hasExeIdentity() ? bounds.getExeIdentity() : null, "executable");
         for (Vma v : p.getMemory().getVmasList()) {
-            if (v.getKind() == VmaKind.FILE_PRIVATE || v.getKind() == VmaKind.FILE_SHARED) {
+            boolean remade = v.getDeleted() || !v.getContents().isEmpty() && !Files.exists(Path.of(v.getPath()));
+            if ((v.getKind() == VmaKind.FILE_PRIVATE || v.getKind() == VmaKind.FILE_SHARED) && !remade) {
                 unchanged(v.getPath(), v.getKind() == VmaKind.FILE_PRIVATE ? v.getFileIdentity() : null,
                         String.format("file mapped at 0x%x", v.getStart()));
             }

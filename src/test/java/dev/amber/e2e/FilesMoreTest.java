@@ -36,6 +36,12 @@ class FilesMoreTest {
         checkpointRestart("deleted_file");
     }
 
+    /** Mappings (shared twice, private once, with a copied page) of a file unlinked since. */
+    @Test
+    void mem_deleted() throws Exception {
+        checkpointRestart("mem_deleted");
+    }
+
     @Test
     void file_locks() throws Exception {
         checkpointRestart("file_locks");
@@ -153,6 +159,8 @@ class FilesMoreTest {
     private static ProcSnapshot masked(ProcSnapshot s) {
         Map<Integer, String> fds = new TreeMap<>();
         s.fds().forEach((fd, d) -> fds.put(fd, d.contains(" (deleted) ") ? d.replaceAll(" ino=\\d+", " ino=<new>") : d));
-        return new ProcSnapshot(s.maps(), s.status(), fds);
+        List<String> maps = s.maps().stream().map(l -> l.endsWith(" (deleted)")
+                ? l.replaceFirst("^(\\S+ \\S+ \\S+ \\S+ )\\d+", "$1<new>") : l).toList();
+        return new ProcSnapshot(maps, s.status(), fds);
     }
 }

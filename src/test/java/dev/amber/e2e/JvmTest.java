@@ -137,6 +137,9 @@ class JvmTest {
                 List<Long> atCheckpoint = values(file);
                 assertConsecutive(atCheckpoint, "at the checkpoint");
 
+                // Any JVM started meanwhile deletes a dead JVM's hsperfdata file, which this one maps:
+                // the restart must make it again.
+                Files.deleteIfExists(Path.of("/tmp/hsperfdata_" + System.getProperty("user.name"), Long.toString(pid)));
                 restart = Amber.start(tmp.resolve("tool"), "restart", "-D", image.toString(), "--wait");
                 long deadline = System.nanoTime() + Target.TOOL_TIMEOUT.toNanos();
                 while (!(java.toString().equals(Procs.exe(pid)) && Procs.runsFree(pid))) {

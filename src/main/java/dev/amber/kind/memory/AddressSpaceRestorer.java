@@ -11,6 +11,8 @@ import dev.amber.sys.Arch;
 import dev.amber.sys.ProcessMemory;
 import dev.amber.trace.Injector;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -27,12 +29,14 @@ final class AddressSpaceRestorer {
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x0100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
-    private static final int O_RDONLY = 0, O_RDWR = 2, AT_FDCWD = -100;
+    private static final int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000,
+            O_TMPFILE = 020200000, AT_FDCWD = -100;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0;
 
     private final RestoreContext ctx;
     private final Injector inj;
     private final Memory memory;
+    private final java.util.Map<Long, Long> remadeFiles = new java.util.HashMap<>();   // inode -> puppet fd
 
     AddressSpaceRestorer(RestoreContext ctx) {
         this.ctx = ctx;
@@ -49,6 +53,10 @@ final class AddressSpaceRestorer {
         for (Vma v : mapped) {
             map(v);
         }
+        for (long fd : remadeFiles.values()) {
+            inj.check("close", Arch.SYS_CLOSE, fd);
+        }
+        remadeFiles.clear();
         PageFiller.fill(ctx.pid(), memory, ctx.pages());
         for (Vma v : mapped) {
             finish(v);
@@ -123,6 +131,10 @@ final class AddressSpaceRestorer {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
             return;
         }
+        if (v.getDeleted() || !v.getContents().isEmpty() && !Files.exists(Path.of(v.getPath()))) {
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, remade(v), v.getFileOffset());
+            return;
+        }
         boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;
         long path = inj.putString(0, v.getPath());
         long fd = inj.check("open " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, path, writable ? O_RDWR : O_RDONLY, 0);
@@ -153,6 +165,42 @@ final class AddressSpaceRestorer {
         } finally {
             inj.call(Arch.SYS_CLOSE, fd);
         }
+    }
+
+    /**
+     * The puppet's descriptor of a file made again from the image's contents (once per inode):
+     * a deleted file is created under its old name with O_EXCL and unlinked at once, so that its
+     * mappings read {@code /path (deleted)} as before (an O_TMPFILE in the same directory if the
+     * name is taken by now); a vanished shared file (hsperfdata) is created under its name and
+     * kept. The contents are written by the tool through {@code /proc/PUPPET/fd/N}.
+     */
+    private long remade(Vma v) throws IOException {
+        long inode = v.getFileIdentity().getInode();
+        Long fd = remadeFiles.get(inode);
+        if (fd != null) {
+            return fd;
+        }
+        Vma holder = memory.getVmasList().stream().filter(o -> o.getFileIdentity().getInode() == inode
+                && o.getDeleted() == v.getDeleted() && !o.getContents().isEmpty()).findFirst()
+                .orElseThrow(() -> new IOException(describe(v) + ": the image has no contents for this file"));
+        Path path = Path.of(v.getPath());
+        if (!v.getDeleted()) {
+            Files.createDirectories(path.getParent());
+        }
+        long made = inj.call(Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, v.getPath()),
+                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        boolean named = made >= 0;
+        if (!named && v.getDeleted()) {
+            made = inj.check("open O_TMPFILE in " + path.getParent(), Arch.SYS_OPENAT, AT_FDCWD,
+                    inj.putString(0, path.getParent().toString()), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+        }
+        dev.amber.sys.ErrnoException.check(made, "create", v.getPath());
+        Files.write(Path.of("/proc/" + ctx.pid() + "/fd/" + made), holder.getContents().toByteArray());
+        if (named && v.getDeleted()) {
+            inj.check("unlink " + v.getPath(), Arch.SYS_UNLINK, inj.putString(0, v.getPath()));
+        }
+        remadeFiles.put(inode, made);
+        return made;
     }
 
     /** Once filled: the saved protection, advice, lock and name. */

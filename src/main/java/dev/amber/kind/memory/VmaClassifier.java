@@ -76,9 +76,9 @@ final class VmaClassifier {
             ctx.refuse(where, "special mapping " + path, "not supported");
             return Optional.empty();
         }
+        Path mapped = Path.of(String.format("/proc/%d/map_files/%x-%x", ctx.pid(), m.start(), m.end()));
         if (m.deleted()) {
-            ctx.refuse(where, "mapping of deleted file " + m.pathWithoutDeleted(), "not supported yet");
-            return Optional.empty();
+            return MappedFileContents.deleted(ctx, m, mapped, v, where);
         }
         Path file = Path.of(path);
         FileIdentity id = identity(file).orElse(null);
@@ -86,7 +86,11 @@ final class VmaClassifier {
             ctx.refuse(where, "mapping of " + path, "the file at that path is not the mapped one (renamed or replaced)");
             return Optional.empty();
         }
-        return Optional.of(v.setKind(m.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE).setFileIdentity(id));
+        v.setKind(m.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE).setFileIdentity(id);
+        if (m.shared() && MappedFileContents.mayVanish(path, id)) {
+            v.setContents(MappedFileContents.read(mapped, id.getSize()));
+        }
+        return Optional.of(v);
     }
 
     /** Size, mtime, inode and device of a file, or empty if it cannot be read. */
