@@ -116,6 +116,15 @@ public final class Checkpointer {
     private CheckpointResult finish(ImageWriter writer, Map<Integer, PageStore> stores, Frozen frozen, Timing timing,
             long t0) throws Exception {
         try {
+            // A process listed (its page file prepared) that ended or became a zombie before the
+            // freeze has no pages in the image: its page file is left empty, as the inventory says.
+            java.util.Set<Integer> withPages = new java.util.HashSet<>();
+            frozen.processes.stream().filter(p -> !p.hasZombie()).forEach(p -> withPages.add(p.getPid()));
+            for (Map.Entry<Integer, PageStore> e : stores.entrySet()) {
+                if (!withPages.contains(e.getKey()) && e.getValue() instanceof PageStore.Mapped gone) {
+                    gone.complete(done -> { });
+                }
+            }
             long pageBytes = 0;
             for (Process p : frozen.processes) {
                 PageStore store = stores.get(p.getPid());

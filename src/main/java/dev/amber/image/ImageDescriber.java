@@ -162,6 +162,7 @@ public final class ImageDescriber {
                     .map(w -> Integer.toString(w.getFd())).collect(Collectors.joining(","));
             case MEMFD -> "memfd:" + d.getMemfd().getName() + ", " + d.getMemfd().getSize() + " bytes";
             case UNIX -> unix(d.getUnix());
+            case TERMINAL -> terminal(d.getTerminal());
             default -> "-";
         };
     }
@@ -190,6 +191,20 @@ public final class ImageDescriber {
         long bytes = u.getQueueList().stream().mapToLong(com.google.protobuf.ByteString::size).sum();
         return "unix " + type + name + role + (u.getQueueCount() == 0 ? "" : ", " + (u.getType() == 1 ? bytes
                 + " bytes queued" : u.getQueueCount() + " messages (" + bytes + " bytes)"));
+    }
+
+    private static String terminal(dev.amber.image.proto.Terminal t) {
+        if (t.getShell()) {
+            return "the shell's terminal (" + t.getPath() + " at checkpoint)";
+        }
+        String s = (t.getMaster() ? "master of /dev/pts/" : "/dev/pts/") + t.getIndex();
+        if (t.hasPty()) {
+            var p = t.getPty();
+            s += ", " + p.getRows() + "x" + p.getCols() + (p.getPacket() ? ", packet mode" : "")
+                    + (p.getLocked() ? ", locked" : "") + (p.getSlaveExclusive() ? ", exclusive" : "")
+                    + ", queued " + p.getInput().size() + " in, " + p.getOutput().size() + " out";
+        }
+        return s;
     }
 
     private static void descriptors(StringBuilder out, List<Descriptor> descriptors) {

@@ -77,7 +77,7 @@ class ShellJobTest {
             tmux.awaitScreen(s -> s.endsWith("$"), Duration.ofSeconds(20), "the prompt after Ctrl-C");
         } finally {
             if (job > 0 && binary.toString().equals(Procs.exe(job)))
-                Procs.signal(job, "KILL");
+                ScreenTest.kill(job);
         }
     }
 

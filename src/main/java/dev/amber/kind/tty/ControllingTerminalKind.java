@@ -81,8 +81,9 @@ public final class ControllingTerminalKind implements ProcessKind {
                 if (c.getForegroundPgid() > 0) {
                     byte[] pgid = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(c.getForegroundPgid())
                             .array();
-                    inj.check("ioctl(TIOCSPGRP, " + c.getForegroundPgid() + ") " + who, Arch.SYS_IOCTL, fd,
-                            Termios.TIOCSPGRP, inj.put(0, pgid));
+                    // A group gone before the freeze (a job that ended meanwhile) cannot be put back:
+                    // the leader's own group stays in the foreground, as TIOCSCTTY left it.
+                    inj.call(Arch.SYS_IOCTL, fd, Termios.TIOCSPGRP, inj.put(0, pgid));
                 }
             } finally {
                 inj.call(Arch.SYS_CLOSE, fd);
