@@ -6,7 +6,9 @@
  * is registered for SIGUSR1 when a message arrives. After restart: both queues have their
  * attributes and mode, A hands out the same messages in the same order with the same priorities,
  * each descriptor has its flags, and a message sent to B raises SIGUSR1. Both queues are removed
- * at the end. "unlink PID" only removes the queues of target PID (the harness's cleanup, and its
+ * at the end. With "refuse", B also holds one message while the notification is registered, which
+ * a checkpoint must refuse (saving it would fire the notification): the process goes on as if
+ * nothing happened. "unlink PID" only removes the queues of target PID (the harness's cleanup, and its
  * restart after the queues are gone); "clash PID" makes PID's queue A again with maxmsg 2.
  */
 #define _GNU_SOURCE
@@ -58,6 +60,7 @@ int main(int argc, char **argv)
     test_init(argc, argv);
     snprintf(name_a, sizeof(name_a), "/amber-mq-a-%d", getpid());
     snprintf(name_b, sizeof(name_b), "/amber-mq-b-%d", getpid());
+    int refuse = argc == 2 && strcmp(argv[1], "refuse") == 0;
     if (argc > 2) {   /* unlink PID, clash PID */
         snprintf(name_a, sizeof(name_a), "/amber-mq-a-%s", argv[2]);
         snprintf(name_b, sizeof(name_b), "/amber-mq-b-%s", argv[2]);
@@ -84,6 +87,11 @@ int main(int argc, char **argv)
         size_t n = sent[i].text ? strlen(p) : sizeof(big);
         CHECK(mq_send(i % 2 ? aw : a, p, n, sent[i].prio) == 0, "mq_send %d: %s", i, strerror(errno));
     }
+    if (refuse) {
+        mqd_t early = mq_open(name_b, O_WRONLY);
+        CHECK(early >= 0 && mq_send(early, "early", 5, 3) == 0, "mq_send early to B: %s", strerror(errno));
+        close(early);
+    }
     sigset_t usr1;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
@@ -100,7 +108,11 @@ int main(int argc, char **argv)
         CHECK(now[i] == fl[i], "descriptor %d: F_GETFL 0%o, was 0%o", i, now[i], fl[i]);
     check_attr(a, "A", 0, 8, 128, NMSG);
     check_attr(aw, "A write-only", O_NONBLOCK, 8, 128, NMSG);
-    check_attr(b, "B", O_NONBLOCK, 4, 16, 0);
+    check_attr(b, "B", O_NONBLOCK, 4, 16, refuse);
+    if (refuse) {
+        char early[16];
+        CHECK(mq_receive(b, early, sizeof(early), NULL) == 5 && memcmp(early, "early", 5) == 0, "B lost its message");
+    }
     check_mode(a, "A", 0640);
     check_mode(b, "B", 0600);
     for (int i = 0; i < NMSG; i++) {

@@ -161,6 +161,13 @@ public final class ImageDescriber {
             case EPOLL -> d.getEpoll().getWatchesCount() + " watches: fds " + d.getEpoll().getWatchesList().stream()
                     .map(w -> Integer.toString(w.getFd())).collect(Collectors.joining(","));
             case MEMFD -> "memfd:" + d.getMemfd().getName() + ", " + d.getMemfd().getSize() + " bytes";
+            case INOTIFY -> d.getInotify().getWatchesCount() + " watches: " + d.getInotify().getWatchesList().stream()
+                    .map(w -> w.getWd() + " " + w.getPath()).collect(Collectors.joining(", "))
+                    + (d.getInotify().getDroppedEventBytes() > 0
+                            ? "; " + d.getInotify().getDroppedEventBytes() + " bytes of events dropped" : "");
+            case MQUEUE -> "/" + d.getMqueue().getName() + (d.getMqueue().getHoldsQueue() ? ", " + d.getMqueue()
+                    .getMessagesCount() + " messages, maxmsg " + d.getMqueue().getMaxmsg() + ", msgsize "
+                    + d.getMqueue().getMsgsize() : "");
             case UNIX -> unix(d.getUnix());
             case TERMINAL -> terminal(d.getTerminal());
             default -> "-";

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +48,28 @@ class MqueueTest {
             t.awaitReady();
             Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
             assertEquals(0, r.exit(), r.describe());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        } finally {
+            if (pid != 0) {
+                helper("unlink", pid);
+            }
+        }
+    }
+
+    /** A notification registered on a queue with messages: refused by name, the process left as it was. */
+    @Test
+    void mqueueNotifiedWithMessagesRefused() throws Exception {
+        assumeFalse(Amber.nocr(), "needs the engine");
+        long pid = 0;
+        try (Target t = Target.start(tmp, "mqueue", "refuse")) {
+            pid = t.pid;
+            t.awaitReady();
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            assertEquals(List.of("pid " + pid + " fd 5: POSIX message queue /amber-mq-b-" + pid + ": 1 message(s) queued"
+                    + " and pid " + pid + " registered for notification: saving the messages would fire it; not supported"),
+                    r.stderrLines().stream().filter(l -> l.startsWith("pid ")).toList(), r.describe());
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
         } finally {

@@ -67,7 +67,7 @@ public final class IpcKind implements ProcessKind {
         long shmBytes = 0;
         for (SysvTable.Row r : SysvTable.read("shm").rows()) {
             int id = (int) r.decimal("shmid");
-            List<Integer> by = attachedBy.getOrDefault(id, List.of());
+            List<Integer> by = attachedBy.containsKey(id) ? attachedBy.remove(id) : List.of();
             int perms = r.octal("perms");
             boolean removed = (perms & SysvTable.SHM_DEST) != 0;
             if (by.isEmpty() && (removed || !ctx.tree().contains((int) r.decimal("cpid"))
@@ -82,7 +82,6 @@ public final class IpcKind implements ProcessKind {
                         MAX_SHM_BYTES >> 20));
                 continue;
             }
-            attachedBy.remove(id);
             ipc.addShm(SysvShm.newBuilder().setId(id).setKey((int) r.decimal("key")).setSize(size)
                     .setMode(perms & 0777).setUid((int) r.decimal("uid")).setGid((int) r.decimal("gid"))
                     .setRemoved(removed).addAllAttachedBy(by)
