@@ -6,6 +6,10 @@
  *   unix_peer reconnect     the same, but expects "hi" on that connection (its client was
  *                           checkpointed with --external-unix, killed and restarted), then
  *                           accepts the restarted client's new connection and expects "bye"
+ *   unix_peer rights        a stream socketpair with a descriptor (a pipe's read end) in flight
+ *                           (SCM_RIGHTS) from one end to the other, which checkpoint refuses;
+ *                           prints "FD n" (the receiving end), READY; after SIGTERM receives the
+ *                           descriptor and reads "x" from the pipe through it
  *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
  *                           checks its peer's name (peer.sock, as the server bound it) and
  *                           writes "bye"
@@ -50,6 +54,36 @@ int main(int argc, char **argv)
             CHECK(got == strlen(want) && memcmp(buf, want, got) == 0, "server read %zu bytes: %.*s, expected %s", got,
                   (int)got, buf, want);
         }
+        pass();
+    }
+    if (strcmp(argv[1], "rights") == 0) {
+        int sv[2], p[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 && pipe(p) == 0, "socketpair, pipe: %s", strerror(errno));
+        CHECK(write(p[1], "x", 1) == 1, "write: %s", strerror(errno));
+        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+        memset(&ctl, 0, sizeof(ctl));
+        char one = '1';
+        struct iovec iov = { &one, 1 };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &p[0], sizeof(int));
+        CHECK(sendmsg(sv[0], &m, 0) == 1, "sendmsg: %s", strerror(errno));
+        close(p[0]);
+        test_msg("FD %d", sv[1]);
+        test_ready();
+        test_waitsig();
+        memset(&ctl, 0, sizeof(ctl));
+        m.msg_controllen = sizeof(ctl);
+        CHECK(recvmsg(sv[1], &m, MSG_DONTWAIT) == 1 && one == '1', "the message carrying the descriptor is lost");
+        c = CMSG_FIRSTHDR(&m);
+        CHECK(c && c->cmsg_type == SCM_RIGHTS, "the descriptor in flight is lost");
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        char got = 0;
+        CHECK(read(fd, &got, 1) == 1 && got == 'x', "the descriptor received does not read the pipe");
         pass();
     }
     CHECK(argc >= 3, "usage: unix_peer client PATH");

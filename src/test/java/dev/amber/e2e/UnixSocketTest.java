@@ -86,6 +86,27 @@ class UnixSocketTest {
         }
     }
 
+    /** A descriptor in flight (SCM_RIGHTS) is refused, naming the socket; the process keeps it. */
+    @Test
+    void descriptor_in_flight_is_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "unix_peer", "rights")) {
+            t.awaitReady();
+            String fd = t.logLines().stream().filter(l -> l.startsWith("FD ")).findFirst().orElseThrow().substring(3);
+            ProcSnapshot before = t.snapshot();
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            String prefix = "pid " + t.pid + " fd " + fd + ": socket (unix stream";
+            List<String> named = r.stderrLines().stream().filter(l -> l.startsWith(prefix)).toList();
+            assertEquals(1, named.size(), "one refusal line starting '" + prefix + "'\n" + r.describe());
+            assertTrue(named.getFirst().contains("1 descriptor(s) in flight (SCM_RIGHTS)"), named.getFirst());
+            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+            CheckpointRestartTest.assertSame(before, t);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
     /**
      * --external-unix: the client of a server outside the tree is saved with its connection as
      * external, and the restarted client is connected to the server's path again.
