@@ -61,7 +61,8 @@ final class Attachments {
             if (covered < end) {
                 inj.check("munmap a detached part of " + what, Arch.SYS_MUNMAP, covered, end - covered);
             }
-            if (seg.getRemoved() && seg.getAttachedByList().getLast() == ctx.pid() && at == lastAddress(byAddress, id)) {
+            if (seg.getRemoved() && seg.getAttachedByList().getLast() == ctx.process().getPid()
+                    && at == lastAddress(byAddress, id)) {
                 inj.check("shmctl(IPC_RMID) " + what, Arch.SYS_SHMCTL, id, SysvCalls.IPC_RMID, 0);
             }
         }

@@ -120,7 +120,7 @@ final class ObjectMaker {
     static void setSemaphorePids(RestoreContext ctx, SysvIpc ipc) throws IOException {
         for (SysvSem s : ipc.getSemList()) {
             for (int i = 0; i < s.getPidsCount(); i++) {
-                if (s.getPids(i) == ctx.pid()) {
+                if (s.getPids(i) == ctx.process().getPid()) {
                     ctx.injector().check("semctl(SETVAL) semid " + s.getId() + " semaphore " + i, Arch.SYS_SEMCTL,
                             s.getId(), i, SysvCalls.SETVAL, s.getValues(i));
                 }

@@ -130,7 +130,7 @@ public final class MqueueKind implements FdKind {
             throw new IOException(what + ": mq_open: " + Errno.describe((int) -fd)
                     + (fd == -Errno.ENOENT ? " (the queue is gone: was it removed during the restart?)" : ""));
         }
-        if (q.getNotifyPid() == ctx.pid()) {
+        if (q.getNotifyPid() == ctx.process().getPid()) {   // saved pids: the same inside a new pid namespace
             ctx.tree().hold("mqueue-notify:" + q.getName(), () -> {
                 // struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4), the rest unused.
                 byte[] ev = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putLong(0).putInt(q.getNotifySigno())
