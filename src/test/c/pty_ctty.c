@@ -1,10 +1,10 @@
 /*
  * pty_ctty: a session leader (setsid) whose controlling terminal is the slave of a pty pair it
  * holds, opened without O_NOCTTY, its own group made the foreground group with tcsetpgrp; the
- * slave stays open only as fd 0.
+ * slave stays open only as fd 0, and /dev/tty is open at fd 5.
  * After SIGTERM: /proc/self/stat tty_nr is the slave's device, tcgetpgrp and TIOCGSID on the
  * master name us, /dev/tty opens (the kernel resolves it to the controlling terminal) and belongs to
- * our session, and a VINTR byte written to the master raises SIGINT in us (the terminal's
+ * our session, what fd 5 (/dev/tty opened before) writes reaches the master, and a VINTR byte written to the master raises SIGINT in us (the terminal's
  * foreground group), which only a controlling terminal does.
  */
 #define _GNU_SOURCE
@@ -62,6 +62,9 @@ int main(int argc, char **argv)
     CHECK(fstat(0, &st) == 0, "fstat: %s", strerror(errno));
     int want = (int)(major(st.st_rdev) << 8 | minor(st.st_rdev));
     CHECK(stat_tty_nr() == want, "tty_nr %d before checkpoint, expected %d", stat_tty_nr(), want);
+    int devtty = open("/dev/tty", O_RDWR | O_NOCTTY);
+    CHECK(devtty >= 0 && dup2(devtty, 5) == 5, "open /dev/tty at fd 5: %s", strerror(errno));
+    close(devtty);
     struct sigaction sa = { .sa_handler = on_sigint };
     sigaction(SIGINT, &sa, NULL);
     test_msg("PTS %s", name);
@@ -78,6 +81,9 @@ int main(int argc, char **argv)
     sid = -1;
     CHECK(ioctl(t, TIOCGSID, &sid) == 0 && sid == getpid(), "/dev/tty: TIOCGSID %d, expected %d: %s", (int)sid,
           (int)getpid(), strerror(errno));
+    CHECK(write(5, "T", 1) == 1, "write to /dev/tty (fd 5): %s", strerror(errno));
+    char c = 0;
+    CHECK(read(m, &c, 1) == 1 && c == 'T', "master read '%c' for what was written to /dev/tty", c);
     struct termios tio;
     CHECK(tcgetattr(0, &tio) == 0, "tcgetattr: %s", strerror(errno));
     CHECK(write(m, &tio.c_cc[VINTR], 1) == 1, "write VINTR: %s", strerror(errno));

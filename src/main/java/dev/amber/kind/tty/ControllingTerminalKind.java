@@ -43,17 +43,22 @@ public final class ControllingTerminalKind implements ProcessKind {
         if (stat.ttyNr() == 0) {
             return;
         }
-        int major = (stat.ttyNr() >>> 8) & 0xfff;
-        int minor = (stat.ttyNr() & 0xff) | ((stat.ttyNr() >>> 12) & 0xfff00);
+        int index = ptsIndex(stat.ttyNr());
         ControllingTerminal.Builder c = ControllingTerminal.newBuilder().setForegroundPgid(Math.max(0, stat.tpgid()));
-        if (major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST
-                && PtyEnds.of(ctx.tree()).masters().containsKey((major - PTS_MAJOR_FIRST) * 256 + minor)) {
-            ctx.process().setCtty(c.setIndex((major - PTS_MAJOR_FIRST) * 256 + minor));
+        if (index >= 0 && PtyEnds.of(ctx.tree()).masters().containsKey(index)) {
+            ctx.process().setCtty(c.setIndex(index));
         } else if (TerminalKind.shellJob(ctx)) {
             ctx.process().setCtty(c.setShell(true));
         }
         // Otherwise a terminal outside the tree that no descriptor refers to: the restored process
         // gets the session of amber restart instead, as a process started from it would.
+    }
+
+    /** The pty index of device number {@code ttyNr} (as /proc/PID/stat shows it), or -1 for another terminal. */
+    static int ptsIndex(int ttyNr) {
+        int major = (ttyNr >>> 8) & 0xfff;
+        int minor = (ttyNr & 0xff) | ((ttyNr >>> 12) & 0xfff00);
+        return major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST ? (major - PTS_MAJOR_FIRST) * 256 + minor : -1;
     }
 
     @Override
@@ -71,15 +76,51 @@ public final class ControllingTerminalKind implements ProcessKind {
         if (p.getSid() != p.getPid()) {
             return;   // inherited from the session leader, if its puppet had it by then
         }
-        String who = "pid " + ctx.pid() + " controlling terminal /dev/pts/" + c.getIndex();
-        PtyPair pair = PtyPair.hold(ctx.tree(), c.getIndex(), null, who);
+        take(ctx, c.getIndex(), c.getForegroundPgid());
+    }
+
+    /**
+     * The session leader behind {@code ctx} takes pty {@code index} of the tree as its controlling
+     * terminal (again: TIOCSCTTY on its own terminal does nothing) and, when {@code foreground} is
+     * not 0, makes that group the foreground one.
+     */
+    static void take(RestoreContext ctx, int index, int foreground) throws IOException {
+        take(ctx.injector(), ctx.pid(), ctx.tree(), index, foreground);
+    }
+
+    /**
+     * For the restart's tree building, right after session leader {@code p}'s setsid and before it
+     * clones the members born in its session: the kernel gives a controlling terminal to the
+     * leader only, and the others have it by inheriting it across fork, so the leader takes its
+     * pty now (made here from its saved state, found among {@code all}'s descriptors). The
+     * foreground group is set later, by this kind's restore, once every group exists.
+     */
+    public static void takeBeforeMembers(Injector leader, Process p, java.util.Collection<Process> all,
+            TreeRestore tree) throws IOException {
+        if (!p.hasCtty() || p.getCtty().getShell() || p.getSid() != p.getPid()) {
+            return;
+        }
+        int index = p.getCtty().getIndex();
+        var state = all.stream().flatMap(q -> q.getDescriptorsList().stream())
+                .filter(d -> d.hasTerminal() && !d.getTerminal().getShell() && d.getTerminal().getIndex() == index
+                        && d.getTerminal().hasPty())
+                .map(d -> d.getTerminal().getPty()).findFirst();
+        if (state.isPresent()) {
+            PtyPair.hold(tree, index, state.get(), "pid " + p.getPid());
+            take(leader, p.getPid(), tree, index, 0);
+        }
+    }
+
+    private static void take(Injector inj, int pid, TreeRestore tree, int index, int foreground) throws IOException {
+        String who = "pid " + pid + " controlling terminal /dev/pts/" + index;
+        PtyPair pair = PtyPair.hold(tree, index, null, who);
         int amberSlave = pair.openSlave(PtyState.O_RDWR);
         try {
             long fd = TreeRestore.pullFromAmber(inj, amberSlave);
             try {
                 inj.check("ioctl(TIOCSCTTY) " + who, Arch.SYS_IOCTL, fd, Termios.TIOCSCTTY, 0);
-                if (c.getForegroundPgid() > 0) {
-                    byte[] pgid = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(c.getForegroundPgid())
+                if (foreground > 0) {
+                    byte[] pgid = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(foreground)
                             .array();
                     // A group gone before the freeze (a job that ended meanwhile) cannot be put back:
                     // the leader's own group stays in the foreground, as TIOCSCTTY left it.

@@ -31,7 +31,9 @@ import java.util.Set;
  */
 public final class TerminalKind implements FdKind {
     private static final Object SAVED = new Object(), REFUSED = new Object();
-    private static final int F_SETFL = 4, F_SETFD = 2;
+    /** Opened by name, the controlling terminal; its descriptor's link reads so. Restored as a slave of that pty. */
+    private static final String DEV_TTY = "/dev/tty";
+    private static final int F_SETFL = 4, F_SETFD = 2, AT_FDCWD = -100;
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -40,7 +42,7 @@ public final class TerminalKind implements FdKind {
 
     @Override
     public boolean handles(String target) {
-        return PtyEnds.isMaster(target) || PtyEnds.slaveIndex(target) >= 0;
+        return PtyEnds.isMaster(target) || PtyEnds.slaveIndex(target) >= 0 || target.equals(DEV_TTY);
     }
 
     @Override
@@ -57,16 +59,24 @@ public final class TerminalKind implements FdKind {
             master = new FdRef(ctx.pid(), fd);
             t.setMaster(true);
         } else {
-            index = PtyEnds.slaveIndex(target);
+            index = target.equals(DEV_TTY)
+                    ? ControllingTerminalKind.ptsIndex(dev.amber.proc.ProcStat.read(ctx.pid()).ttyNr())
+                    : PtyEnds.slaveIndex(target);
+            if (index < 0) {
+                ctx.refuse("fd " + fd, "terminal " + target, "its controlling terminal is not a pseudo-terminal:"
+                        + " only pseudo-terminals are supported");
+                return;
+            }
             master = ends.masters().get(index);
+            String name = target.equals(DEV_TTY) ? DEV_TTY + " (/dev/pts/" + index + ")" : target;
             if (master == null) {
                 if (!shellJob(ctx)) {
                     // One line per terminal and process: its other descriptors (stdout, stderr) add
                     // nothing, and the refusal already stops the checkpoint.
-                    if (!ctx.tree().<Set<String>>cached(REFUSED, HashSet::new).add(ctx.pid() + " " + target)) {
+                    if (!ctx.tree().<Set<String>>cached(REFUSED, HashSet::new).add(ctx.pid() + " " + name)) {
                         return;
                     }
-                    ctx.refuse("fd " + fd, "terminal " + target, "it belongs to a process outside the tree (its"
+                    ctx.refuse("fd " + fd, "terminal " + name, "it belongs to a process outside the tree (its"
                             + " master end is not in the tree): checkpoint with --shell-job to restart the job on the"
                             + " terminal amber restart runs in, or start the program with its input and output"
                             + " redirected (e.g. </dev/null >log 2>&1)");
@@ -113,14 +123,37 @@ public final class TerminalKind implements FdKind {
         return fd;
     }
 
+    /**
+     * /dev/tty opened by the puppet itself, as the process had opened it (the same link), once
+     * the puppet has the terminal as its controlling terminal; -errno when it has none (a member
+     * of a session whose leader took it after this puppet was made): then a slave of its own.
+     */
+    private static long openDevTty(RestoreContext ctx, Terminal t) throws IOException {
+        Injector inj = ctx.injector();
+        return inj.call(Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, DEV_TTY),
+                PtyState.openFlags(t.getFlags()) | PtyState.O_NOCTTY);
+    }
+
     private static long open(RestoreContext ctx, Descriptor d) throws IOException {
         Terminal t = d.getTerminal();
         Injector inj = ctx.injector();
         String who = "pid " + ctx.pid() + " fd " + d.getFd();
         if (t.getShell()) {
-            return TreeRestore.pullFromAmber(inj, ShellTerminal.hold(ctx.tree(), t, who).open(t.getFlags(), ctx.tree()));
+            ShellTerminal shell = ShellTerminal.hold(ctx.tree(), t, who);
+            long fd = t.getPath().equals(DEV_TTY) ? openDevTty(ctx, t) : -1;   // the puppet is in Amber's session
+            return fd >= 0 ? fd : TreeRestore.pullFromAmber(inj, shell.open(t.getFlags(), ctx.tree()));
         }
         PtyPair pair = PtyPair.hold(ctx.tree(), t.getIndex(), t.hasPty() ? t.getPty() : null, who);
+        if (t.getPath().equals(DEV_TTY)) {
+            var p = ctx.process();
+            if (p.getSid() == p.getPid() && p.hasCtty() && p.getCtty().getIndex() == t.getIndex()) {
+                ControllingTerminalKind.take(ctx, t.getIndex(), 0);   // early: /dev/tty is the controlling terminal
+            }
+            long fd = openDevTty(ctx, t);
+            if (fd >= 0) {
+                return fd;
+            }
+        }
         if (t.getMaster()) {
             long fd = TreeRestore.pullFromAmber(inj, pair.master());
             // The one master description: its status flags as saved (Amber opened it non-blocking).
