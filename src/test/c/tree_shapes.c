@@ -44,16 +44,18 @@ struct ids { pid_t pid, ppid, pgid, sid; };
 
 /*
  * This process's ids. A group or session the root is in but does not lead was made outside the
- * tree (by whoever started the root) and is the restart's own afterwards: it reads -1, "the
- * root's", so that only what the tree itself made must keep its number.
+ * tree (by whoever started the root) and is the restart's own afterwards (or, in a new pid
+ * namespace, the root's own): it reads -1, "the root's", so that only what the tree itself made
+ * must keep its number.
  */
+static int root_led_group, root_led_session;   /* as the root was started */
+
 static struct ids ids_now(void)
 {
     struct ids i = {getpid(), getppid(), getpgid(0), getsid(0)};
-    pid_t root_group = getpgid(root), root_session = getsid(root);
-    if (root_group != root && i.pgid == root_group)
+    if (!root_led_group && i.pgid == getpgid(root))
         i.pgid = -1;
-    if (root_session != root && i.sid == root_session)
+    if (!root_led_session && i.sid == getsid(root))
         i.sid = -1;
     return i;
 }
@@ -125,6 +127,8 @@ int main(int argc, char **argv)
 {
     test_init(argc, argv);
     root = getpid();
+    root_led_group = getpgid(0) == root;
+    root_led_session = getsid(0) == root;
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
     page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(page != MAP_FAILED, "mmap: %s", strerror(errno));

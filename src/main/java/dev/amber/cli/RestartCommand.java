@@ -26,6 +26,10 @@ final class RestartCommand implements Callable<Integer> {
             + " input's), in the foreground with Amber, and wait for it like --wait")
     boolean shellJob;
 
+    @Option(names = "--new-pidns", description = "restart the tree in a new PID namespace (with its own /proc), where"
+            + " it gets its old pids even if they are taken here; its root runs under a small init of Amber's")
+    boolean newPidns;
+
     @Override
     public Integer call() {
         if (!Privileges.sufficient()) {
@@ -44,7 +48,7 @@ final class RestartCommand implements Callable<Integer> {
                 spooled = StreamSpool.unpack(System.in);
             }
             try (ImageReader image = ImageReader.open(stream ? spooled : dir)) {
-                r = new Restarter(image, frozen, shellJob).run();
+                r = new Restarter(image, frozen, shellJob, newPidns).run();
             }
         } catch (IOException | ImageException e) {
             System.err.println("amber: restart from " + (stream ? "standard input" : dir) + " failed: "
@@ -53,14 +57,15 @@ final class RestartCommand implements Callable<Integer> {
         } finally {
             StreamSpool.remove(spooled);
         }
-        System.out.printf("restarted pid %d from %s in %s%s%n", r.pid(), stream ? "standard input" : dir, Units.millis(r.wallNanos()),
-                frozen ? "; it is stopped: resume it with kill -CONT " + r.pid() : "");
+        String where = r.hostPid() == r.pid() ? "" : " (pid " + r.hostPid() + " outside its new pid namespace)";
+        System.out.printf("restarted pid %d%s from %s in %s%s%n", r.pid(), where, stream ? "standard input" : dir,
+                Units.millis(r.wallNanos()), frozen ? "; it is stopped: resume it with kill -CONT " + r.hostPid() : "");
         System.out.flush();
         if (!waitForExit && !shellJob) {
             return 0;
         }
         try {
-            return Restarter.waitFor(r.pid());
+            return Restarter.waitFor(r.waitPid());
         } catch (IOException e) {
             System.err.println("amber: waiting for pid " + r.pid() + " failed: " + e.getMessage());
             return Main.FAILED;

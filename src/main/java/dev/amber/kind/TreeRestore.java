@@ -43,6 +43,22 @@ public final class TreeRestore implements AutoCloseable {
         return shellJob;
     }
 
+    private final java.util.Map<Integer, Integer> hostPids = new HashMap<>();
+
+    /** Records that saved pid {@code saved} is {@code host} as Amber sees it (they differ with --new-pidns). */
+    public void hostPid(int saved, int host) {
+        hostPids.put(saved, host);
+    }
+
+    /**
+     * The pid Amber uses for the process restored at saved pid {@code saved}: for its own calls
+     * and for /proc as Amber sees it. Inside the tree (injected calls, the tree's own /proc) the
+     * saved pid is the right one.
+     */
+    public int hostPid(int saved) {
+        return hostPids.getOrDefault(saved, saved);
+    }
+
     /** Every process of the tree being restored. */
     public Set<Integer> pids() {
         return pids;
@@ -74,7 +90,26 @@ public final class TreeRestore implements AutoCloseable {
      * puppet's new descriptor (close-on-exec set, as pidfd_getfd leaves it).
      */
     public static long pullFromAmber(Injector inj, int amberFd) throws IOException {
-        return pull(inj, AMBER, amberFd);
+        Integer pidfd = AMBER_PIDFD.get(inj.tracee().tid());
+        if (pidfd == null) {
+            return pull(inj, AMBER, amberFd);
+        }
+        return inj.check("pidfd_getfd(amber, fd " + amberFd + ")", Arch.SYS_PIDFD_GETFD, pidfd, amberFd, 0);
+    }
+
+    /**
+     * Puppets hold a pidfd of Amber from birth (Amber may not be visible in their pid namespace:
+     * restart --new-pidns), at a descriptor number above every one the process will have: by
+     * puppet (its thread id as Amber sees it), while it is being restored.
+     */
+    private static final Map<Integer, Integer> AMBER_PIDFD = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public static void amberPidfd(int puppet, int fd) {
+        AMBER_PIDFD.put(puppet, fd);
+    }
+
+    public static void forgetAmberPidfd(int puppet) {
+        AMBER_PIDFD.remove(puppet);
     }
 
     /**

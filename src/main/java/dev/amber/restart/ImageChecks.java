@@ -18,16 +18,18 @@ import java.util.concurrent.TimeUnit;
 final class ImageChecks {
     private ImageChecks() {}
 
-    static void check(Process p) throws IOException {
-        free(p.getPid(), "pid " + p.getPid());
+    static void check(Process p, boolean pidsHere) throws IOException {
+        if (pidsHere) {
+            free(p.getPid(), "pid " + p.getPid());
+        }
         if (p.hasZombie()) {
             return;   // nothing else of it is restored
         }
         for (var thread : p.getThreadsList()) {
-            if (thread.getTid() != p.getPid() && Files.exists(Path.of("/proc/" + thread.getTid()))) {
+            if (pidsHere && thread.getTid() != p.getPid() && Files.exists(Path.of("/proc/" + thread.getTid()))) {
                 throw new IOException("thread id " + thread.getTid() + " of pid " + p.getPid()
                         + " is in use by another process (" + readComm(Path.of("/proc/" + thread.getTid()))
-                        + "): end it, then restart");
+                        + "): end it, then restart, or restart with --new-pidns");
             }
         }
         var bounds = p.getMemory().getBounds();
@@ -77,7 +79,8 @@ final class ImageChecks {
         }
         if (Files.exists(proc)) {
             throw new IOException(what + " is in use by another process (pid " + pid + ", " + readComm(proc)
-                    + "): end it, then restart");
+                    + "): end it, then restart, or restart with --new-pidns (the tree gets its pids in a new"
+                    + " pid namespace)");
         }
     }
 

@@ -31,6 +31,9 @@ import java.util.Map;
 final class Puppet implements AutoCloseable {
     private static final long CLONE_PARENT = 0x00008000L;
     private static final int WORK_AREA = Arch.PAGE_SIZE + Injector.SCRATCH_SIZE;
+    /** Where a puppet is born with a pidfd of Amber (inherited by every puppet cloned from it). */
+    static final int AMBER_PIDFD = 4;
+    private int amberPidfdAt = AMBER_PIDFD;
     private static final int PROT_RWX = 7, MAP_PRIVATE_ANON = 0x22, MAP_FIXED_NOREPLACE = 0x100000;
 
     private final Tracee tracee;
@@ -49,15 +52,19 @@ final class Puppet implements AutoCloseable {
      */
     static Puppet first() throws IOException {
         int memfd = Memfd.create("amber-puppet", PuppetElf.bytes());
+        int amber = (int) Syscall.check("pidfd_open", "amber itself", Arch.SYS_PIDFD_OPEN, ProcessHandle.current().pid(),
+                0, 0);
         int first;
         try {
             first = new Spawn("/proc/self/fd/3", List.of("amber-puppet"))
                     .env(Map.of())
                     .input(0, "/dev/null").output(1, "/dev/null", true).output(2, "/dev/null", true)
                     .dup2(memfd, 3)
+                    .dup2(amber, AMBER_PIDFD)
                     .start();
         } finally {
             Memfd.close(memfd);
+            Memfd.close(amber);
         }
         try {
             return new Puppet(Tracee.seize(first, Ptrace.O_TRACECLONE | Ptrace.O_TRACEFORK | Ptrace.O_EXITKILL));
@@ -89,10 +96,12 @@ final class Puppet implements AutoCloseable {
                 throw new IOException("pid " + pid + " is in use: end the process that has it, then restart");
             }
             dev.amber.sys.ErrnoException.check(r, "clone3 with set_tid " + pid, "in puppet " + tracee.tid());
-            if (r != pid || child[0] != pid) {
+            // r is the pid in the caller's pid namespace, the event's the one Amber sees: both are
+            // the saved pid, unless the child is in a new pid namespace (restart --new-pidns).
+            if (child[0] <= 0 || r != pid && r != child[0]) {
                 throw new IllegalStateException("clone3 made pid " + r + " (event " + child[0] + "), not " + pid);
             }
-            return new Puppet(Tracee.adopt(pid));
+            return new Puppet(Tracee.adopt(child[0]));
         } catch (IOException | RuntimeException e) {
             if (child[0] > 0) {
                 kill(child[0]);
@@ -160,7 +169,26 @@ final class Puppet implements AutoCloseable {
         for (long[] gap : keep.gaps(0, Arch.TASK_SIZE)) {
             injector.check("munmap puppet memory", Arch.SYS_MUNMAP, gap[0], gap[1] - gap[0]);
         }
-        injector.check("close_range", Arch.SYS_CLOSE_RANGE, 0, 0xffffffffL, 0);
+        // Amber's pidfd moves above every descriptor the process will have; the rest is closed.
+        int at = amberPidfdAt;
+        if (at != AMBER_PIDFD) {
+            injector.check("dup3 amber's pidfd", Arch.SYS_DUP3, AMBER_PIDFD, at, 0);
+        }
+        injector.check("close_range", Arch.SYS_CLOSE_RANGE, 0, at - 1, 0);
+        injector.check("close_range", Arch.SYS_CLOSE_RANGE, at + 1, 0xffffffffL, 0);
+        dev.amber.kind.TreeRestore.amberPidfd(tracee.tid(), at);
+        amberPidfdAt = at;
+    }
+
+    /** Where {@link #prepare} puts Amber's pidfd: above every descriptor the process had. */
+    void amberPidfdAbove(int highestFd) {
+        amberPidfdAt = Math.max(AMBER_PIDFD, highestFd + 1);
+    }
+
+    /** Closes Amber's pidfd in the puppet once every descriptor is restored. */
+    void dropAmberPidfd() throws IOException {
+        dev.amber.kind.TreeRestore.forgetAmberPidfd(tracee.tid());
+        injector.check("close amber's pidfd", Arch.SYS_CLOSE, amberPidfdAt);
     }
 
     /** Unmaps the work area: the last injected call, after which only registers are set. */
@@ -190,6 +218,7 @@ final class Puppet implements AutoCloseable {
      */
     @Override
     public void close() {
+        dev.amber.kind.TreeRestore.forgetAmberPidfd(tracee.tid());
         if (alive) {
             int[] threads;
             try {

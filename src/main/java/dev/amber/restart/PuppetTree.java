@@ -4,6 +4,7 @@ import dev.amber.image.proto.LeaderState;
 import dev.amber.image.proto.Process;
 import dev.amber.sys.Arch;
 import dev.amber.sys.ErrnoException;
+import dev.amber.sys.ProcessMemory;
 import dev.amber.sys.Ptrace;
 import dev.amber.sys.Syscall;
 import dev.amber.trace.Injector;
@@ -31,6 +32,8 @@ import java.util.Map;
  */
 final class PuppetTree implements AutoCloseable {
     private static final int SIGCHLD = 17, WALL = 0x40000000, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15;
+    private static final int CLONE_NEWNS = 0x00020000, CLONE_NEWPID = 0x20000000, MS_NOSUID = 2, MS_NODEV = 4,
+            MS_NOEXEC = 8, MS_REC = 0x4000, MS_PRIVATE = 1 << 18, PROT_RWX = 7, MAP_PRIVATE_ANON = 0x22;
 
     private final Map<Integer, Process> saved = new LinkedHashMap<>();
     private final Map<Integer, Puppet> puppets = new LinkedHashMap<>();
@@ -38,15 +41,22 @@ final class PuppetTree implements AutoCloseable {
     private final Map<Integer, Puppet> helpers = new LinkedHashMap<>();
     private final Map<Integer, Puppet> helperParents = new HashMap<>();
     private Puppet first;
+    private Puppet init;   // --new-pidns: the namespace's helper init, the root's parent
+    private final boolean newPidns;
     private boolean done;
 
-    private PuppetTree(List<Process> processes) {
+    private PuppetTree(List<Process> processes, boolean newPidns) {
         processes.forEach(p -> saved.put(p.getPid(), p));
+        this.newPidns = newPidns;
     }
 
-    /** Makes the whole tree; {@code processes} has the root first and parents before children. */
-    static PuppetTree create(List<Process> processes) throws IOException {
-        PuppetTree tree = new PuppetTree(processes);
+    /**
+     * Makes the whole tree; {@code processes} has the root first and parents before children.
+     * With {@code newPidns} the tree is made in a new pid namespace (and a new mount namespace
+     * with its own /proc), under a helper init at pid 1: the saved pids need not be free here.
+     */
+    static PuppetTree create(List<Process> processes, boolean newPidns) throws IOException {
+        PuppetTree tree = new PuppetTree(processes, newPidns);
         try {
             tree.build(processes.getFirst());
             return tree;
@@ -67,11 +77,23 @@ final class PuppetTree implements AutoCloseable {
 
     private void build(Process root) throws IOException {
         first = Puppet.first();
+        Puppet creator = first;
+        boolean sibling = true;   // the root is Amber's child: cloned with CLONE_PARENT from the first puppet
+        if (newPidns) {
+            first.injector().check("unshare(CLONE_NEWPID | CLONE_NEWNS)", Arch.SYS_UNSHARE, CLONE_NEWPID | CLONE_NEWNS);
+            init = first.fork(1, true, 0);
+            Injector inj = init.injector();
+            inj.check("mount --make-rprivate /", Arch.SYS_MOUNT, 0, inj.putString(0, "/"), 0, MS_REC | MS_PRIVATE, 0);
+            inj.check("mount proc on /proc", Arch.SYS_MOUNT, inj.putString(0, "proc"), inj.putString(64, "/proc"),
+                    inj.putString(128, "proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+            creator = init;   // an init cannot use CLONE_PARENT: the root is its child
+            sibling = false;
+        }
         if (root.getSessionLeader() == LeaderState.GHOST && root.getSid() != root.getPid()) {
-            Puppet helper = helper(root.getSid(), first, true, SIGCHLD, null);
+            Puppet helper = helper(root.getSid(), creator, sibling, SIGCHLD, sibling ? null : creator);
             puppets.put(root.getPid(), helper.fork(root.getPid(), true, 0));
         } else {
-            puppets.put(root.getPid(), first.fork(root.getPid(), true, 0));
+            puppets.put(root.getPid(), creator.fork(root.getPid(), sibling, SIGCHLD));
         }
         Puppet.kill(first.pid());
         first = null;
@@ -141,10 +163,8 @@ final class PuppetTree implements AutoCloseable {
             }
             return h;
         }
-        try {
+        if (!newPidns) {
             ImageChecks.free(sid, "session id " + sid + " (its leader had exited; a helper takes it for a moment)");
-        } catch (IOException e) {
-            throw e;
         }
         h = creator.fork(sid, sibling, signal);
         helpers.put(sid, h);
@@ -165,7 +185,14 @@ final class PuppetTree implements AutoCloseable {
             }
         }
         Process root = saved.values().iterator().next();
-        long rootGroup = puppets.get(root.getPid()).injector().check("getpgid", Arch.SYS_GETPGID, 0);
+        Injector rootInj = puppets.get(root.getPid()).injector();
+        long rootGroup = rootInj.check("getpgid", Arch.SYS_GETPGID, 0);
+        if (rootGroup == 0 && root.getSid() != root.getPid()) {
+            // In a new pid namespace the group the root was born in is not visible (reads 0) and
+            // cannot be joined: the root leads a group of its own, which its group's members join.
+            rootGroup = rootInj.check("setpgid(0, 0) in pid " + root.getPid(), Arch.SYS_SETPGID, 0, 0);
+            rootGroup = root.getPid();
+        }
         for (Process p : saved.values()) {
             if (p.getPgid() == p.getPid()) {
                 continue;
@@ -176,8 +203,10 @@ final class PuppetTree implements AutoCloseable {
                 pgid = p.getPgid();
             } else if (p.getGroupLeader() == LeaderState.GHOST) {
                 Puppet member = puppets.get(p.getPid());
-                ImageChecks.free(p.getPgid(), "process group id " + p.getPgid()
-                        + " (its leader had exited; a helper takes it for a moment)");
+                if (!newPidns) {
+                    ImageChecks.free(p.getPgid(), "process group id " + p.getPgid()
+                            + " (its leader had exited; a helper takes it for a moment)");
+                }
                 Puppet h = member.fork(p.getPgid(), false, SIGCHLD);
                 helpers.put(p.getPgid(), h);
                 helperParents.put(p.getPgid(), member);
@@ -213,9 +242,9 @@ final class PuppetTree implements AutoCloseable {
         z.tracee().detach(false);
         z.released();
         if (signal != 0) {
-            Syscall.check("kill", "zombie pid " + p.getPid(), Arch.SYS_KILL, p.getPid(), signal, 0);
+            Syscall.check("kill", "zombie pid " + p.getPid(), Arch.SYS_KILL, z.pid(), signal, 0);
         }
-        waitUntilZombie(p.getPid());
+        waitUntilZombie(z.pid());
     }
 
     private static void waitUntilZombie(int pid) throws IOException {
@@ -243,8 +272,8 @@ final class PuppetTree implements AutoCloseable {
             Puppet h = e.getValue();
             Puppet reaper = helperParents.get(e.getKey());
             h.close();   // SIGKILL, and the tracer's reap
-            if (reaper != null) {
-                reaper.injector().check("wait4 helper " + h.pid(), Arch.SYS_WAIT4, h.pid(), 0, WALL, 0);
+            if (reaper != null) {   // by the id it has in the reaper's pid namespace: the saved one
+                reaper.injector().check("wait4 helper " + e.getKey(), Arch.SYS_WAIT4, e.getKey(), 0, WALL, 0);
             }
         }
         helpers.clear();
@@ -258,6 +287,32 @@ final class PuppetTree implements AutoCloseable {
         while (inj.call(Arch.SYS_RT_SIGTIMEDWAIT, set, 0, zero, 8) > 0) {
             // taken
         }
+    }
+
+    /** The helper init of the new pid namespace, or null without --new-pidns. */
+    Puppet init() {
+        return init;
+    }
+
+    /**
+     * With --new-pidns, once the tree is restored: the init gets its program ({@link InitCode}) on
+     * a page of its own and is let go, reaping orphans and ending with the root's status.
+     */
+    void startInit() throws IOException {
+        if (init == null) {
+            return;
+        }
+        Injector inj = init.injector();
+        inj.check("close_range", Arch.SYS_CLOSE_RANGE, 3, 0xffffffffL, 0);   // amber's pidfd among them
+        inj.check("prctl(PR_SET_NAME)", Arch.SYS_PRCTL, PR_SET_NAME, inj.putString(0, "amber-init"));
+        long page = inj.check("mmap init code", Arch.SYS_MMAP, 0, Arch.PAGE_SIZE, PROT_RWX, MAP_PRIVATE_ANON, -1, 0);
+        int root = saved.keySet().iterator().next();
+        ProcessMemory.write(init.pid(), page, InitCode.bytes(root));
+        inj.finishWith(inj.savedRegs().with(Arch.RIP, page).with(Arch.RSP, page + Arch.PAGE_SIZE - 64)
+                .with(Arch.ORIG_RAX, -1), 0);
+        inj.close();
+        init.tracee().detach(false);
+        init.released();
     }
 
     /** Marks the tree as handed over: close() no longer kills it. */
@@ -279,6 +334,9 @@ final class PuppetTree implements AutoCloseable {
         if (first != null) {
             pids.add(first.pid());
         }
+        if (init != null) {
+            pids.add(init.pid());
+        }
         helpers.values().forEach(h -> pids.add(h.pid()));
         puppets.values().forEach(p -> pids.add(p.pid()));
         for (int pid : pids) {
@@ -286,6 +344,9 @@ final class PuppetTree implements AutoCloseable {
         }
         if (first != null) {
             first.close();
+        }
+        if (init != null) {
+            init.close();
         }
         helpers.values().forEach(Puppet::close);
         puppets.values().forEach(Puppet::close);

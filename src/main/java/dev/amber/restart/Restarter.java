@@ -39,6 +39,8 @@ public final class Restarter {
     private final ImageReader image;
     private final boolean frozen;
     private final boolean shellJob;
+    private final boolean newPidns;
+    private int hostPid, waitPid;
 
     public Restarter(ImageReader image, boolean frozen) {
         this(image, frozen, false);
@@ -46,16 +48,22 @@ public final class Restarter {
 
     /** {@code shellJob}: restart --shell-job, the job's terminal is the one Amber runs in (kind.tty). */
     public Restarter(ImageReader image, boolean frozen, boolean shellJob) {
+        this(image, frozen, shellJob, false);
+    }
+
+    /** {@code newPidns}: restart --new-pidns, the tree in a new PID namespace under a helper init. */
+    public Restarter(ImageReader image, boolean frozen, boolean shellJob, boolean newPidns) {
         this.image = image;
         this.frozen = frozen;
         this.shellJob = shellJob;
+        this.newPidns = newPidns;
     }
 
     public RestartResult run() throws IOException, ImageException {
         long t0 = System.nanoTime();
         List<Process> processes = image.processes();
         for (Process p : processes) {
-            ImageChecks.check(p);
+            ImageChecks.check(p, !newPidns);
         }
         new Timing("restart").mark("validated");
         try (Tracer tracer = new Tracer(); Arena arena = Arena.ofShared()) {
@@ -68,7 +76,7 @@ public final class Restarter {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-        return new RestartResult(processes.getFirst().getPid(), System.nanoTime() - t0);
+        return new RestartResult(processes.getFirst().getPid(), hostPid, waitPid, System.nanoTime() - t0);
     }
 
     /**
@@ -83,8 +91,12 @@ public final class Restarter {
         processes.forEach(p -> pids.add(p.getPid()));
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
-        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob); PuppetTree puppets = PuppetTree.create(processes)) {
+        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob);
+                PuppetTree puppets = PuppetTree.create(processes, newPidns)) {
             timing.mark("puppets");
+            for (Process process : processes) {
+                tree.hostPid(process.getPid(), puppets.get(process.getPid()).pid());
+            }
             List<List<Tracee>> threads = new ArrayList<>();
             for (Process process : processes) {
                 if (!process.hasZombie()) {
@@ -97,7 +109,10 @@ public final class Restarter {
                     puppets.get(process.getPid()).release(threads.get(i++), frozen || process.getStopped());
                 }
             }
+            puppets.startInit();
             puppets.released();
+            hostPid = puppets.get(processes.getFirst().getPid()).pid();
+            waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;
             timing.mark("release");
         } finally {
             Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 0, 0);
@@ -107,6 +122,7 @@ public final class Restarter {
     /** Restores one process into its puppet; returns its threads, ready to be let go. */
     private static List<Tracee> restore(Process process, Puppet puppet, PageSource pages, TreeRestore tree,
             Timing timing) throws IOException {
+        puppet.amberPidfdAbove(process.getDescriptorsList().stream().mapToInt(d -> d.getFd()).max().orElse(2));
         puppet.prepare(process.getMemory());
         RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, process.getThreads(0),
                 pages, tree);
@@ -114,6 +130,7 @@ public final class Restarter {
             kind.restore(ctx);
             timing.mark(kind.name());
         }
+        puppet.dropAmberPidfd();
         puppet.dropWorkArea();
         for (int i = 0; i < ctx.tasks().size(); i++) {
             Thread saved = process.getThreads(i);

@@ -46,7 +46,7 @@ public final class Arch {
             SYS_MQ_GETSETATTR = 245,
             SYS_INOTIFY_ADD_WATCH = 254, SYS_INOTIFY_RM_WATCH = 255, SYS_MKNODAT = 259, SYS_UNSHARE = 272,
             SYS_SPLICE = 275, SYS_TEE = 276, SYS_ACCEPT4 = 288, SYS_PIPE2 = 293, SYS_INOTIFY_INIT1 = 294,
-            SYS_NAME_TO_HANDLE_AT = 303, SYS_OPEN_BY_HANDLE_AT = 304, SYS_SETNS = 308, SYS_STATX = 332;
+            SYS_NAME_TO_HANDLE_AT = 303, SYS_OPEN_BY_HANDLE_AT = 304, SYS_SETNS = 308, SYS_STATX = 332, SYS_MOUNT = 165;
 
     /** The {@code syscall} instruction. */
     public static final byte[] SYSCALL_INSN = {0x0f, 0x05};

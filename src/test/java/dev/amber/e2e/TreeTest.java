@@ -84,6 +84,52 @@ class TreeTest {
         }
     }
 
+    /**
+     * A restart whose pids are taken (here by the original, still running) fails naming the pid
+     * and its holder and offers --new-pidns; with it, the copy runs in a new pid namespace with
+     * its saved pids there (NSpid), checks itself (every child's ids), and restart --wait reports
+     * its status through the namespace's init. The original is untouched and passes too.
+     */
+    @Test
+    void new_pidns_when_the_pids_are_taken() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "tree_shapes")) {
+            try {
+                t.awaitReady();
+                Path image = tmp.resolve("image");
+                Amber.Result c = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString());
+                assertEquals(0, c.exit(), c.describe());
+                Amber.Result taken = t.run("restart", "-D", image.toString());
+                assertEquals(1, taken.exit(), taken.describe());
+                assertTrue(taken.stderr().contains("pid " + t.pid + " is in use by another process (pid " + t.pid
+                        + ", tree_shapes)") && taken.stderr().contains("--new-pidns"), taken.describe());
+                assertEquals(1, taken.stderrLines().size(), "one line\n" + taken.describe());
+
+                try (Amber.Running copy = t.tool("restart", "-D", image.toString(), "--new-pidns", "--wait")) {
+                    Procs.await(() -> {
+                        try {
+                            return copy.stdoutSoFar().contains("outside its new pid namespace") || !copy.isAlive();
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    }, Duration.ofSeconds(60), "the copy to start");
+                    String out = copy.stdoutSoFar();
+                    long host = Long.parseLong(out.replaceAll("(?s).*\\(pid (\\d+) outside.*", "$1"));
+                    assertEquals(host + "\t" + t.pid, Procs.status(host, "NSpid"), "NSpid of the copy's root");
+                    Procs.signal(host, "TERM");
+                    Amber.Result r = copy.await(Duration.ofSeconds(60));
+                    assertEquals(0, r.exit(), "the copy's status through restart --wait\n" + r.describe() + t.logText());
+                }
+                assertEquals(1, t.logLines().stream().filter("PASS"::equals).count(), "the copy passed\n" + t.logText());
+                assertTrue(Procs.runsFree(t.pid), "the original still runs");
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
     /** Checkpointing A of tree_shapes alone: its pipes' other ends are the root's, outside A's subtree. */
     @Test
     void pipe_to_a_process_outside_is_refused() throws Exception {

@@ -152,7 +152,7 @@ final class AddressSpaceRestorer {
      */
     private void mapShared(Vma v, int flags, String what) throws IOException {
         int from = v.getShmemFromPid();
-        MapsEntry source = Maps.read(from).stream().filter(m -> m.start() == v.getShmemFromStart()).findFirst()
+        MapsEntry source = Maps.read(ctx.tree().hostPid(from)).stream().filter(m -> m.start() == v.getShmemFromStart()).findFirst()
                 .orElseThrow(() -> new IOException(String.format("pid %d: %s: pid %d has no mapping at 0x%x to share",
                         ctx.pid(), what, from, v.getShmemFromStart())));
         String file = String.format("/proc/%d/map_files/%x-%x", from, source.start(), source.end());

@@ -61,10 +61,12 @@ public final class ThreadsKind implements ProcessKind {
                         + " is in use: end the process that has it, then restart");
             }
             ErrnoException.check(r, "clone3 thread " + tid, "in pid " + p.getPid());
-            if (r != tid || born[0] != tid) {
+            // r is the tid in the puppet's pid namespace (the saved one); the event has the tid
+            // Amber sees, which differs in a new pid namespace (restart --new-pidns).
+            if (r != tid || born[0] <= 0) {
                 throw new IllegalStateException("clone3 made thread " + r + " (event " + born[0] + "), not " + tid);
             }
-            Tracee thread = Tracee.adopt(tid);
+            Tracee thread = Tracee.adopt(born[0]);
             Injector injector = new Injector(thread, main.gadget());
             injector.useScratch(main.scratch());
             ctx.addTask(new TaskHandle(thread, injector));
