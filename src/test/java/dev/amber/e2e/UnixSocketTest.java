@@ -3,6 +3,10 @@ package dev.amber.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,6 +42,30 @@ class UnixSocketTest {
             CheckpointRestartTest.assertSame(InetSocketTest.masked(before), t, InetSocketTest::masked);
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /**
+     * A socket path another socket of the host is bound to at restart fails the restart with one
+     * line naming the path and a remedy (a stale socket file alone is taken over: see above).
+     */
+    @Test
+    void socket_path_taken() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "unix_sockets")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Path path = tmp.resolve("cwd").resolve("listen.sock");
+            Files.deleteIfExists(path);
+            try (ServerSocketChannel squatter = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                squatter.bind(UnixDomainSocketAddress.of(path));
+                Amber.Result r = t.run("restart", "-D", image.toString());
+                assertTrue(r.exit() != 0, r.describe());
+                String expected = path + " is in use by another socket on this host";
+                assertEquals(1, r.stderrLines().stream().filter(l -> l.contains(expected)).count(),
+                        "one line saying '" + expected + "'\n" + r.describe());
+            }
         }
     }
 
