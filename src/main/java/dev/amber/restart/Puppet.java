@@ -43,6 +43,7 @@ final class Puppet implements AutoCloseable {
 
     private Puppet(Tracee tracee) {
         this.tracee = tracee;
+        dev.amber.kind.TreeRestore.amberPidfd(tracee.tid(), AMBER_PIDFD);   // born with it (see first())
     }
 
     /**

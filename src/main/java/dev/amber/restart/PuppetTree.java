@@ -2,6 +2,8 @@ package dev.amber.restart;
 
 import dev.amber.image.proto.LeaderState;
 import dev.amber.image.proto.Process;
+import dev.amber.kind.TreeRestore;
+import dev.amber.kind.tty.ControllingTerminalKind;
 import dev.amber.sys.Arch;
 import dev.amber.sys.ErrnoException;
 import dev.amber.sys.ProcessMemory;
@@ -45,9 +47,12 @@ final class PuppetTree implements AutoCloseable {
     private final boolean newPidns;
     private boolean done;
 
-    private PuppetTree(List<Process> processes, boolean newPidns) {
+    private final TreeRestore tree;
+
+    private PuppetTree(List<Process> processes, boolean newPidns, TreeRestore tree) {
         processes.forEach(p -> saved.put(p.getPid(), p));
         this.newPidns = newPidns;
+        this.tree = tree;
     }
 
     /**
@@ -55,8 +60,8 @@ final class PuppetTree implements AutoCloseable {
      * With {@code newPidns} the tree is made in a new pid namespace (and a new mount namespace
      * with its own /proc), under a helper init at pid 1: the saved pids need not be free here.
      */
-    static PuppetTree create(List<Process> processes, boolean newPidns) throws IOException {
-        PuppetTree tree = new PuppetTree(processes, newPidns);
+    static PuppetTree create(List<Process> processes, boolean newPidns, TreeRestore restore) throws IOException {
+        PuppetTree tree = new PuppetTree(processes, newPidns, restore);
         try {
             tree.build(processes.getFirst());
             return tree;
@@ -124,6 +129,8 @@ final class PuppetTree implements AutoCloseable {
                 }
             }
             puppet.injector().check("setsid in pid " + p.getPid(), Arch.SYS_SETSID);
+            // The members born in its session inherit its controlling terminal: it takes it first.
+            ControllingTerminalKind.takeBeforeMembers(puppet.injector(), p, saved.values(), tree);
         }
         for (Process c : children) {
             if (!puppets.containsKey(c.getPid())) {

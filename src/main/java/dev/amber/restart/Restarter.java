@@ -92,7 +92,7 @@ public final class Restarter {
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
         try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob);
-                PuppetTree puppets = PuppetTree.create(processes, newPidns)) {
+                PuppetTree puppets = PuppetTree.create(processes, newPidns, tree)) {
             timing.mark("puppets");
             for (Process process : processes) {
                 tree.hostPid(process.getPid(), puppets.get(process.getPid()).pid());
