@@ -2,7 +2,7 @@
  * unix_sockets: unix sockets of every type in their demanding states, in one process.
  *   - stream socketpair a/b: 100000 pattern bytes queued a->b, "pong" b->a; a O_NONBLOCK,
  *     a SO_SNDBUF 65536 and SO_RCVBUF 50000 set, b SO_PEEK_OFF 2
- *   - datagram socketpair c/d: datagrams of 10, 0 and 3000 bytes c->d, one of 70 bytes d->c
+ *   - datagram socketpair c/d: datagrams of 10, 0, 3000 and 100000 bytes c->d, one of 70 bytes d->c
  *   - seqpacket socketpair e/f: records of 5 and 1000 bytes e->f, then shutdown(e, SHUT_WR)
  *   - stream pair p1/p2: "bye" p1->p2, then shutdown(p1, SHUT_WR)
  *   - stream pair q1/q2: "last words" q2->q1, then q2 closed (peer gone)
@@ -138,6 +138,7 @@ int main(int argc, char **argv)
     sendn(c, "ten bytes!", 10);
     sendn(c, "", 0);
     sendn(c, d3000, sizeof(d3000));
+    sendn(c, big, BIG);
     sendn(d, d70, sizeof(d70));
 
     pair(SOCK_SEQPACKET, &e, &f);
@@ -217,6 +218,7 @@ int main(int argc, char **argv)
     expect(d, "ten bytes!", 10, "c->d datagram 1");
     expect(d, "", 0, "c->d datagram 2 (empty)");
     expect(d, d3000, sizeof(d3000), "c->d datagram 3");
+    expect(d, big, BIG, "c->d datagram 4 (100000 bytes)");
     expect_empty(d, "c->d after data");
     expect(c, d70, sizeof(d70), "d->c datagram");
     expect_empty(c, "d->c after data");

@@ -1,6 +1,7 @@
 package dev.amber.kind.unix;
 
 import dev.amber.sys.Arch;
+import dev.amber.sys.ProcessMemory;
 import dev.amber.trace.Injector;
 import java.io.IOException;
 import java.io.ByteArrayOutputStream;
@@ -33,6 +34,7 @@ final class UnixQueue {
     private static final int SOL_SOCKET = 1, SO_PEEK_OFF = 42, SCM_RIGHTS = 1, SCM_CREDENTIALS = 2;
     private static final int MSG_PEEK = 2, MSG_CTRUNC = 8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40,
             MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
+    private static final int PROT_RW = 3, MAP_PRIVATE_ANON = 0x22;
     private static final int SOCK_STREAM = 1, RCV_SHUTDOWN = 1, EAGAIN = 11, ESRCH = 3;
     private static final int MSGHDR_AT = 0, IOV_AT = 64, NAME_AT = 128, VALUE_AT = 256, LENGTH_AT = 512,
             CONTROL_AT = 1024, CONTROL_SIZE = 2048;
@@ -139,7 +141,8 @@ final class UnixQueue {
     /**
      * Sends {@code messages} from {@code sender} (a socket of the process behind {@code inj})
      * to {@code to} (a name; null: the sender's peer), one sendmsg per message (streams: per
-     * piece of at most {@link #DATA_SIZE} bytes), without blocking. The sender's SO_SNDBUF is
+     * piece of at most {@link #DATA_SIZE} bytes; a longer message goes through a mapping of its
+     * own in the process), without blocking. The sender's SO_SNDBUF is
      * raised for the time of the sends (unix data counts against the sender's buffer until it
      * is read) and put back after.
      */
@@ -178,11 +181,23 @@ final class UnixQueue {
      */
     private static void send(Injector inj, long sender, byte[] to, byte[] data, Credentials creds, String what)
             throws IOException {
-        if (data.length > DATA_SIZE) {
-            throw new IOException(what + ": a message of " + data.length + " bytes is longer than Amber can put back ("
-                    + DATA_SIZE + ")");
-        }
         long base = inj.scratch();
+        long big = 0, bigSize = (data.length + 4095L) & ~4095L;
+        if (data.length > DATA_SIZE) {   // a datagram or record longer than the scratch area: a mapping of its own
+            big = inj.check("mmap " + data.length + " bytes for a queued message " + what, Arch.SYS_MMAP, 0, bigSize,
+                    PROT_RW, MAP_PRIVATE_ANON, -1, 0);
+        }
+        try {
+            sendVia(inj, base, big, sender, to, data, creds, what);
+        } finally {
+            if (big != 0) {
+                inj.call(Arch.SYS_MUNMAP, big, bigSize);
+            }
+        }
+    }
+
+    private static void sendVia(Injector inj, long base, long big, long sender, byte[] to, byte[] data, Credentials creds,
+            String what) throws IOException {
         byte[] sa = to == null ? null : UnixName.sockaddr(to);
         if (sa != null) {
             inj.put(NAME_AT, sa);
@@ -192,8 +207,10 @@ final class UnixQueue {
                 .putLong(1).putLong(creds == null ? 0 : base + CONTROL_AT).putLong(creds == null ? 0 : 32).putInt(0)
                 .putInt(0);
         inj.put(MSGHDR_AT, h.array());
-        inj.put(IOV_AT, iovec(base + DATA_AT, data.length));
-        if (data.length > 0) {
+        inj.put(IOV_AT, iovec(big != 0 ? big : base + DATA_AT, data.length));
+        if (big != 0) {
+            ProcessMemory.write(inj.tracee().tid(), big, data);
+        } else if (data.length > 0) {
             inj.put(DATA_AT, data);
         }
         if (creds != null) {

@@ -133,15 +133,6 @@ public final class UnixSocketKind implements FdKind {
         if (q.messages().isEmpty()) {
             return true;
         }
-        if (e.type() != SOCK_STREAM) {
-            for (byte[] m : q.messages()) {
-                if (m.length > UnixQueue.DATA_SIZE) {
-                    ctx.refuse(where, kind, "a queued message of " + m.length + " bytes: messages over "
-                            + UnixQueue.DATA_SIZE + " bytes are not supported yet");
-                    return false;
-                }
-            }
-        }
         UnixRole role = s.getRole();
         if (role == UnixRole.UNIX_EXTERNAL) {
             ctx.refuse(where, kind, q.bytes() + " byte(s) sent by the external peer are still queued: they could not be"
