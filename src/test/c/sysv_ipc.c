@@ -8,7 +8,8 @@
  *    last changed by semop here;
  *  - a message queue (key 0x43xxxxxx, mode 0620, msg_qbytes 4000) with 4 messages of types 1,
  *    2, 1, 5, one empty.
- * A child, forked once all is set up, inherits the attachments, changes semaphore 2 last, and
+ * A child, forked once all is set up, inherits the attachments, changes semaphore 2 last (with
+ * SEM_UNDO, of which a checkpoint can only warn), and
  * waits on a pipe; after SIGTERM the root checks everything, then lets the child check its
  * attachments (and that GETPID of semaphore 2 names it) and reaps it.
  * After restart: the ids are the same and each object has its key, mode, size and contents, the
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
     pid_t child = fork();
     CHECK(child >= 0, "fork: %s", strerror(errno));
     if (child == 0) {
-        struct sembuf two = { 2, 1, 0 };
+        struct sembuf two = { 2, 1, SEM_UNDO };   /* an undo list: the checkpoint warns */
         if (semop(s, &two, 1) != 0)
             _exit(10);
         char c;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +39,7 @@ class SysvIpcTest {
         roundTrip(true);
     }
 
-    /** A checkpoint that leaves the process running changes none of its objects. */
+    /** A checkpoint that leaves the process running changes none of its objects, and warns of the child's SEM_UNDO. */
     @Test
     void sysvIpcLeftRunning() throws Exception {
         assumeFalse(Amber.nocr(), "needs the engine");
@@ -50,6 +51,10 @@ class SysvIpcTest {
             shmb = logged(t, "SHMB");
             Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
             assertEquals(0, r.exit(), r.describe());
+            String child = logged(t, "CHILD");
+            assertEquals(List.of("amber: warning: pid " + child + ": it has used semop with SEM_UNDO: its semaphore"
+                    + " adjustments cannot be read nor saved, so the restarted process will not undo them when it exits"),
+                    r.stderrLines().stream().filter(l -> l.startsWith("amber: warning:")).toList(), r.describe());
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
         } finally {

@@ -12,6 +12,9 @@ import dev.amber.kind.RestoreContext;
 import dev.amber.kind.ipc.SysvCalls.Kind;
 import dev.amber.proc.Maps;
 import dev.amber.proc.MapsEntry;
+import dev.amber.sys.Arch;
+import dev.amber.sys.Spawn;
+import dev.amber.sys.Syscall;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,6 +42,7 @@ import java.util.Map;
  */
 public final class IpcKind implements ProcessKind {
     private static final String HELD = "sysv-ipc";
+    private static final int KCMP_SYSVSEM = 6, WALL = 0x40000000;
     /** Segment contents a checkpoint saves at most, together. */
     static final long MAX_SHM_BYTES = 256L << 20;
 
@@ -50,8 +54,10 @@ public final class IpcKind implements ProcessKind {
     @Override
     public void dump(DumpContext ctx) throws IOException {
         if (ctx.pid() != ctx.tree().pids().iterator().next()) {
-            return;   // the root saves the tree's objects
+            return;   // the root saves the tree's objects, and looks at every process's undo list
         }
+        SysvTable sems = SysvTable.read("sem");
+        warnUndo(ctx, sems);
         Map<Integer, List<Integer>> attachedBy = new LinkedHashMap<>();
         for (int pid : ctx.tree().pids()) {
             for (MapsEntry m : Maps.read(pid)) {
@@ -90,7 +96,7 @@ public final class IpcKind implements ProcessKind {
         attachedBy.forEach((id, pids) -> ctx.refuse("shmid " + id, "SysV shared memory",
                 "attached by pid " + pids.getFirst() + " but not in /proc/sysvipc/shm: another IPC namespace?"
                         + " not supported"));
-        for (SysvTable.Row r : SysvTable.read("sem").rows()) {
+        for (SysvTable.Row r : sems.rows()) {
             int id = (int) r.decimal("semid");
             int[][] vp = SysvCalls.semValues(id, (int) r.decimal("nsems"));
             boolean ours = false;
@@ -125,6 +131,32 @@ public final class IpcKind implements ProcessKind {
         }
         if (ipc.getShmCount() + ipc.getSemCount() + ipc.getMsgCount() > 0) {
             ctx.process().setSysvIpc(ipc);
+        }
+    }
+
+    /**
+     * Semaphore undo adjustments (SEM_UNDO) are shown nowhere, but whether a process has an undo
+     * list at all is: kcmp(KCMP_SYSVSEM) compares it with that of a process that has none (a
+     * sleep spawned for the purpose, when any semaphore set exists: a new process starts without
+ * one, while Amber's own JVM has one).
+     * The list is made at the first semop with SEM_UNDO and kept, possibly with nothing left to undo.
+     */
+    private static void warnUndo(DumpContext ctx, SysvTable sems) throws IOException {
+        if (sems.rows().isEmpty()) {
+            return;   // adjustments of sets that are gone are dropped: nothing to lose
+        }
+        int reference = new Spawn("/bin/sleep", List.of("sleep", "60")).start();
+        try {
+            for (int pid : ctx.tree().pids()) {
+                long r = Syscall.raw(Arch.SYS_KCMP, pid, reference, KCMP_SYSVSEM, 0, 0, 0);
+                if (r > 0) {
+                    ctx.tree().warn("pid " + pid + ": it has used semop with SEM_UNDO: its semaphore adjustments"
+                            + " cannot be read nor saved, so the restarted process will not undo them when it exits");
+                }
+            }
+        } finally {
+            Syscall.raw(Arch.SYS_KILL, reference, 9, 0);
+            Syscall.raw(Arch.SYS_WAIT4, reference, 0, WALL, 0);
         }
     }
 
