@@ -10,6 +10,9 @@
  *                           (SCM_RIGHTS) from one end to the other, which checkpoint refuses;
  *                           prints "FD n" (the receiving end), READY; after SIGTERM receives the
  *                           descriptor and reads "x" from the pipe through it
+ *   unix_peer oob           a stream socketpair with "ab" and then an out-of-band "c" queued,
+ *                           which checkpoint refuses; prints "FD n" (the receiving end), READY;
+ *                           after SIGTERM reads the out-of-band byte, then "ab"
  *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
  *                           checks its peer's name (peer.sock, as the server bound it) and
  *                           writes "bye"
@@ -84,6 +87,19 @@ int main(int argc, char **argv)
         memcpy(&fd, CMSG_DATA(c), sizeof(int));
         char got = 0;
         CHECK(read(fd, &got, 1) == 1 && got == 'x', "the descriptor received does not read the pipe");
+        pass();
+    }
+    if (strcmp(argv[1], "oob") == 0) {
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair: %s", strerror(errno));
+        CHECK(send(sv[0], "ab", 2, 0) == 2, "send: %s", strerror(errno));
+        CHECK(send(sv[0], "c", 1, MSG_OOB) == 1, "send(MSG_OOB): %s", strerror(errno));
+        test_msg("FD %d", sv[1]);
+        test_ready();
+        test_waitsig();
+        char buf[8];
+        CHECK(recv(sv[1], buf, 1, MSG_OOB | MSG_DONTWAIT) == 1 && buf[0] == 'c', "out-of-band byte lost");
+        CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == 2 && memcmp(buf, "ab", 2) == 0, "data lost");
         pass();
     }
     CHECK(argc >= 3, "usage: unix_peer client PATH");

@@ -117,8 +117,18 @@ class UnixSocketTest {
     /** A descriptor in flight (SCM_RIGHTS) is refused, naming the socket; the process keeps it. */
     @Test
     void descriptor_in_flight_is_refused() throws Exception {
+        refused("rights", "1 descriptor(s) in flight (SCM_RIGHTS)");
+    }
+
+    /** An out-of-band byte waiting is refused, naming the socket; the process keeps it. */
+    @Test
+    void out_of_band_byte_is_refused() throws Exception {
+        refused("oob", "out-of-band byte (MSG_OOB)");
+    }
+
+    private void refused(String mode, String reason) throws Exception {
         Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
-        try (Target t = Target.start(tmp, "unix_peer", "rights")) {
+        try (Target t = Target.start(tmp, "unix_peer", mode)) {
             t.awaitReady();
             String fd = t.logLines().stream().filter(l -> l.startsWith("FD ")).findFirst().orElseThrow().substring(3);
             ProcSnapshot before = t.snapshot();
@@ -127,7 +137,7 @@ class UnixSocketTest {
             String prefix = "pid " + t.pid + " fd " + fd + ": socket (unix stream";
             List<String> named = r.stderrLines().stream().filter(l -> l.startsWith(prefix)).toList();
             assertEquals(1, named.size(), "one refusal line starting '" + prefix + "'\n" + r.describe());
-            assertTrue(named.getFirst().contains("1 descriptor(s) in flight (SCM_RIGHTS)"), named.getFirst());
+            assertTrue(named.getFirst().contains(reason), named.getFirst());
             Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
             CheckpointRestartTest.assertSame(before, t);
             t.sigterm();

@@ -32,7 +32,7 @@ import java.util.List;
  */
 final class UnixQueue {
     private static final int SOL_SOCKET = 1, SO_PEEK_OFF = 42, SCM_RIGHTS = 1, SCM_CREDENTIALS = 2;
-    private static final int MSG_PEEK = 2, MSG_CTRUNC = 8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40,
+    private static final int MSG_OOB = 1, MSG_PEEK = 2, MSG_CTRUNC = 8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40,
             MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
     private static final int PROT_RW = 3, MAP_PRIVATE_ANON = 0x22;
     private static final int SOCK_STREAM = 1, RCV_SHUTDOWN = 1, EAGAIN = 11, ESRCH = 3;
@@ -96,6 +96,15 @@ final class UnixQueue {
             setInt(inj, fd, SO_PEEK_OFF, old, "setsockopt(SO_PEEK_OFF, " + old + ") " + what);
         }
         return new Peeked(messages, credentials, descriptors[0]);
+    }
+
+    /**
+     * Whether a stream socket has an out-of-band byte waiting (MSG_OOB, kernel 5.15+): recv with
+     * MSG_OOB | MSG_PEEK returns it without taking it, and EINVAL when there is none (or the
+     * socket reads it inline, SO_OOBINLINE, when the peek sees it with the rest).
+     */
+    static boolean outOfBand(Injector inj, long fd) throws IOException {
+        return inj.call(Arch.SYS_RECVFROM, fd, inj.scratch() + DATA_AT, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT, 0, 0) >= 0;
     }
 
     private static long recvPeek(Injector inj, long fd) throws IOException {

@@ -124,6 +124,11 @@ public final class UnixSocketKind implements FdKind {
     /** Peeks the receive queue into {@code s}; false when the socket was refused. */
     private static boolean queue(DumpContext ctx, int fd, UnixDiag.Entry e, UnixSocket.Builder s, String where,
             String kind) throws IOException {
+        if (e.type() == SOCK_STREAM && UnixQueue.outOfBand(ctx.injector(), fd)) {
+            ctx.refuse(where, kind, "an out-of-band byte (MSG_OOB) is waiting: not supported (let the process read it"
+                    + " first)");
+            return false;
+        }
         UnixQueue.Peeked q = UnixQueue.peek(ctx.injector(), fd, e.type(), e.shutdown(), where + " " + kind);
         if (q.descriptors() > 0) {
             ctx.refuse(where, kind, q.descriptors() + " descriptor(s) in flight (SCM_RIGHTS) in its receive queue:"
