@@ -11,7 +11,8 @@
  *   +-- Z1  zombie: exited with code 7, not reaped
  *   +-- Z2  zombie: killed by SIGUSR1, not reaped
  *
- * Shared: a MAP_SHARED|MAP_ANONYMOUS page made before the forks, an open file description
+ * Shared: a MAP_SHARED|MAP_ANONYMOUS page and a memfd page (its descriptor closed) made before
+ * the forks, an open file description
  * (one offset) inherited by every child, a pipe R->A with bytes in flight, and a pipe every child
  * writes its result to. Every live child records its pid, parent, group and session before READY;
  * after the harness's SIGTERM, R lets them go (one byte each on the "go" pipe): A reads the bytes
@@ -37,7 +38,7 @@
 static const char IN_FLIGHT[] = "ping, still in the pipe";
 
 static int go[2], results[2], r2a[2], shared_fd;
-static char *page;
+static char *page, *mpage;
 static pid_t root;
 
 struct ids { pid_t pid, ppid, pgid, sid; };
@@ -104,6 +105,7 @@ static int a_work(char *why, size_t len)
         return 0;
     }
     strcpy(page + 64, "A was here");
+    strcpy(mpage + 64, "A was in the memfd");
     if (write(shared_fd, "AAAA", 4) != 4) {
         snprintf(why, len, "write to the shared file: %s", strerror(errno));
         return 0;
@@ -133,6 +135,12 @@ int main(int argc, char **argv)
     page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(page != MAP_FAILED, "mmap: %s", strerror(errno));
     strcpy(page, "made by R");
+    int mfd = memfd_create("tree-shared", 0);   /* mapped by every process; no descriptor left */
+    CHECK(mfd >= 0 && ftruncate(mfd, 4096) == 0, "memfd: %s", strerror(errno));
+    mpage = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+    CHECK(mpage != MAP_FAILED, "mmap memfd: %s", strerror(errno));
+    close(mfd);
+    strcpy(mpage, "memfd made by R");
     shared_fd = open("tree_shared.dat", O_RDWR | O_CREAT | O_TRUNC, 0600);
     CHECK(shared_fd >= 0, "open: %s", strerror(errno));
     CHECK(write(shared_fd, "0123456789", 10) == 10, "write");
@@ -240,6 +248,8 @@ int main(int argc, char **argv)
         ok++;
     }
     CHECK(strcmp(page + 64, "A was here") == 0, "A's write to the shared page is not seen: '%s'", page + 64);
+    CHECK(strcmp(mpage, "memfd made by R") == 0, "the memfd reads '%s'", mpage);
+    CHECK(strcmp(mpage + 64, "A was in the memfd") == 0, "A's write to the shared memfd is not seen: '%s'", mpage + 64);
     off_t at = lseek(shared_fd, 0, SEEK_CUR);
     CHECK(at == 14, "shared file offset is %ld, not 14 (A wrote 4 bytes through the shared description)", (long)at);
     int st;

@@ -79,6 +79,25 @@ public final class TreeRestore implements AutoCloseable {
         return (T) v;
     }
 
+    /** Something to do once every process of the tree is restored, before any is let go. */
+    public interface Action {
+        void run() throws IOException;
+    }
+
+    private final List<Action> atEnd = new ArrayList<>();
+
+    public void atEnd(Action action) {
+        atEnd.add(action);
+    }
+
+    /** Runs the {@link #atEnd} actions, in the order they were given. */
+    public void finish() throws IOException {
+        for (Action a : atEnd) {
+            a.run();
+        }
+        atEnd.clear();
+    }
+
     /** Registers a descriptor of Amber's own to close when the restart ends; returns it. */
     public int keep(int amberFd) {
         amberFds.add(amberFd);

@@ -103,6 +103,7 @@ public final class Restarter {
                     threads.add(restore(process, puppets.get(process.getPid()), pages, tree, timing));
                 }
             }
+            tree.finish();
             int i = 0;
             for (Process process : processes) {
                 if (!process.hasZombie()) {
@@ -122,7 +123,7 @@ public final class Restarter {
     /** Restores one process into its puppet; returns its threads, ready to be let go. */
     private static List<Tracee> restore(Process process, Puppet puppet, PageSource pages, TreeRestore tree,
             Timing timing) throws IOException {
-        puppet.amberPidfdAbove(process.getDescriptorsList().stream().mapToInt(d -> d.getFd()).max().orElse(2));
+        puppet.amberPidfdAbove(dev.amber.kind.memfd.MemfdEarlyKind.highestFd(process));
         puppet.prepare(process.getMemory());
         RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, process.getThreads(0),
                 pages, tree);

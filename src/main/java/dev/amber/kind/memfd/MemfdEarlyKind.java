@@ -133,6 +133,12 @@ public final class MemfdEarlyKind implements ProcessKind {
      * restore until {@link MemfdLateKind}'s: above every saved descriptor, so the descriptor
      * table never lands on it.
      */
+    /** The highest descriptor the process has while it is restored: saved ones, then the memfd temporaries. */
+    public static int highestFd(Process p) {
+        int base = p.getDescriptorsList().stream().mapToInt(Descriptor::getFd).max().orElse(2) + 1;
+        return base + distinct(p).size() - 1;
+    }
+
     public static int temporaryFd(Process p, long inode) {
         int base = p.getDescriptorsList().stream().mapToInt(Descriptor::getFd).max().orElse(2) + 1;
         List<Memfd> distinct = distinct(p);
@@ -146,9 +152,28 @@ public final class MemfdEarlyKind implements ProcessKind {
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
+        Injector inj = ctx.injector();
         for (Memfd m : distinct(ctx.process())) {
-            create(ctx, m, temporaryFd(ctx.process(), m.getInode()));
+            int temporary = temporaryFd(ctx.process(), m.getInode());
+            boolean[] made = {false};
+            // One memfd for the whole tree: made by the first process that has it, a copy kept in
+            // Amber, and every later process takes that copy (a memfd inherited across fork).
+            int amberFd = ctx.tree().hold(amberKey(m.getInode()), () -> {
+                create(ctx, m, temporary);
+                made[0] = true;
+                return ctx.tree().keep(dev.amber.sys.Pidfd.grab(ctx.pid(), temporary));
+            });
+            if (!made[0]) {
+                long fd = dev.amber.kind.TreeRestore.pullFromAmber(inj, amberFd);
+                inj.check("dup3 memfd to fd " + temporary, Arch.SYS_DUP3, fd, temporary, 0);
+                inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
+            }
         }
+    }
+
+    /** Where Amber's copy of the tree's memfd of {@code inode} is kept in the restart's TreeRestore. */
+    static java.util.List<Object> amberKey(long inode) {
+        return java.util.List.of("memfd", inode);
     }
 
     /**

@@ -32,7 +32,16 @@ public final class MemfdLateKind implements ProcessKind {
             String what = "memfd " + m.getName() + " (inode " + m.getInode() + ")";
             int late = m.getSeals() & MemfdEarlyKind.LATE_SEALS;
             if (late != 0) {
-                inj.check("fcntl(F_ADD_SEALS) " + what, Arch.SYS_FCNTL, temporary, MemfdEarlyKind.F_ADD_SEALS, late);
+                // Once every process of the tree has mapped it (a later one may map it writable
+                // too), through Amber's copy; once per memfd (F_SEAL_SEAL forbids a second time).
+                int amberFd = ctx.tree().hold(MemfdEarlyKind.amberKey(m.getInode()), () -> {
+                    throw new IOException(what + ": not made by memfd-early");
+                });
+                ctx.tree().hold(java.util.List.of("memfd-seals", m.getInode()), () -> {
+                    ctx.tree().atEnd(() -> dev.amber.sys.Syscall.check("fcntl(F_ADD_SEALS)", what, Arch.SYS_FCNTL,
+                            amberFd, MemfdEarlyKind.F_ADD_SEALS, late));
+                    return Boolean.TRUE;
+                });
             }
             inj.check("close temporary fd " + temporary + " of " + what, Arch.SYS_CLOSE, temporary);
         }
