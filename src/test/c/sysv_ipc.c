@@ -14,7 +14,7 @@
  * attachments (and that GETPID of semaphore 2 names it) and reaps it.
  * After restart: the ids are the same and each object has its key, mode, size and contents, the
  * attachments are at their addresses with their protections, B is still pending removal, GETPID
- * of the changed semaphore names this process, and the messages come out in order by type.
+ * of the changed semaphore names this process, so does the queue's last sender, and the messages come out in order by type.
  * Everything is removed at the end. "rm PID SHMB" removes the objects of target PID (the
  * harness's cleanup); "clash PID SEMID" replaces PID's semaphore set by one of 2 semaphores at
  * the same id.
@@ -176,6 +176,7 @@ int main(int argc, char **argv)
     CHECK(msgctl(q, IPC_STAT, &qs) == 0, "IPC_STAT queue (id %d): %s", q, strerror(errno));
     CHECK(qs.msg_qbytes == 4000 && qs.msg_qnum == 4 && (qs.msg_perm.mode & 0777) == 0620,
           "queue: qbytes %lu qnum %lu mode 0%o", qs.msg_qbytes, qs.msg_qnum, qs.msg_perm.mode);
+    CHECK(qs.msg_lspid == pid, "queue: last sender %d, expected %d", qs.msg_lspid, pid);
     for (int i = 0; i < 4; i++) {
         struct amsg m;
         ssize_t n = msgrcv(q, &m, sizeof(m.text), 0, IPC_NOWAIT);

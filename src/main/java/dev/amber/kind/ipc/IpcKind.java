@@ -37,7 +37,8 @@ import java.util.Map;
  * <p>At restart the root process's restore makes them again before any attachment, at the same
  * ids ({@link ObjectMaker}); each process then attaches its segments at their addresses with
  * their protections, semaphores last changed by it get their value set again by it (so GETPID
- * names it), and the last process of the tree to attach a segment whose IPC_RMID was pending
+ * names it), the last sender of a message queue the restart filled sends its last message itself
+ * (so lspid names it and a later checkpoint sees the queue again), and the last process of the tree to attach a segment whose IPC_RMID was pending
  * removes it again.
  */
 public final class IpcKind implements ProcessKind {
@@ -162,14 +163,16 @@ public final class IpcKind implements ProcessKind {
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
-        SysvIpc ipc = ctx.process().hasSysvIpc()
-                ? ctx.tree().hold(HELD, () -> ObjectMaker.make(ctx.process().getSysvIpc(), ctx.pid()))
-                : ctx.tree().hold(HELD, SysvIpc::getDefaultInstance);
+        ObjectMaker.Made made = ctx.process().hasSysvIpc()
+                ? ctx.tree().hold(HELD, () -> ObjectMaker.make(ctx.process().getSysvIpc(), ctx.pid(), ctx.tree().pids()))
+                : ctx.tree().hold(HELD, ObjectMaker.Made::none);
+        SysvIpc ipc = made.ipc();
         List<Vma> attachments = ctx.process().getMemory().getVmasList().stream()
                 .filter(v -> v.getKind() == VmaKind.SYSV_SHM).toList();
         if (!attachments.isEmpty()) {
             Attachments.restore(ctx, ipc, attachments);
         }
         ObjectMaker.setSemaphorePids(ctx, ipc);
+        ObjectMaker.queuePids(ctx, made, ctx.tree().pids());
     }
 }

@@ -12,7 +12,9 @@ import dev.amber.sys.Syscall;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Makes the tree's SysV objects again at their ids, in Amber, before any process of the tree is
@@ -28,7 +30,15 @@ final class ObjectMaker {
 
     private ObjectMaker() {}
 
-    static SysvIpc make(SysvIpc ipc, int pid) throws IOException {
+    /** The objects made, and the message queues filled by the restart (whose lspid it sets). */
+    record Made(SysvIpc ipc, Set<Integer> filledQueues) {
+        static Made none() {
+            return new Made(SysvIpc.getDefaultInstance(), Set.of());
+        }
+    }
+
+    static Made make(SysvIpc ipc, int pid, Set<Integer> tree) throws IOException {
+        Set<Integer> filled = new HashSet<>();
         for (SysvShm s : ipc.getShmList()) {
             String what = "pid " + pid + ": " + Kind.SHM.name(s.getId(), s.getKey());
             if (!same(Kind.SHM, s.getId(), s.getKey(), s.getMode(), SHM_SEGSZ, s.getSize(), what, "bytes")) {
@@ -69,12 +79,16 @@ final class ObjectMaker {
             }
             SysvCalls.setOwner(Kind.MSG, q.getId(), q.getUid(), q.getGid(), q.getMode(), q.getQbytes());
             if (fill) {
-                for (SysvMessage m : q.getMessagesList()) {
+                // The last sender, if it is in the tree, sends the last message itself (queuePids).
+                List<SysvMessage> ms = q.getMessagesList();
+                int byAmber = ms.size() - (tree.contains(q.getLspid()) && !ms.isEmpty() ? 1 : 0);
+                for (SysvMessage m : ms.subList(0, byAmber)) {
                     SysvCalls.msgSend(q.getId(), m);
                 }
+                filled.add(q.getId());
             }
         }
-        return ipc;
+        return new Made(ipc, filled);
     }
 
     /**
@@ -111,6 +125,39 @@ final class ObjectMaker {
             throw new IOException(what + ": its key is held by another " + kind.what + ", id " + other
                     + ": remove it (" + kind.remove + " " + other + ") or stop the processes that use it");
         }
+    }
+
+    /**
+     * A message queue the restart filled names Amber as its last sender; the tree's process that
+     * was the last sender sends the last message itself (or, when there is none, sends and takes
+     * back an empty one), so that a later checkpoint of the restarted tree sees the queue as the
+     * tree's again. When only the last receiver is in the tree, it does the same for an empty
+     * queue; a queue with messages then stays Amber's (and is seen again once the tree uses it).
+     */
+    static void queuePids(RestoreContext ctx, Made made, Set<Integer> tree) throws IOException {
+        int me = ctx.process().getPid();
+        for (SysvMsg q : made.ipc().getMsgList()) {
+            if (!made.filledQueues().contains(q.getId())) {
+                continue;
+            }
+            boolean sender = q.getLspid() == me;
+            boolean receiver = !tree.contains(q.getLspid()) && q.getLrpid() == me;
+            if (sender && q.getMessagesCount() > 0) {
+                send(ctx, q.getId(), q.getMessages(q.getMessagesCount() - 1));
+            } else if ((sender || receiver) && q.getMessagesCount() == 0) {
+                send(ctx, q.getId(), SysvMessage.newBuilder().setType(1).build());
+                ctx.injector().check("msgrcv msqid " + q.getId(), Arch.SYS_MSGRCV, q.getId(), ctx.injector().scratch(),
+                        0, 0, SysvCalls.IPC_NOWAIT);
+            }
+        }
+    }
+
+    private static void send(RestoreContext ctx, int id, SysvMessage m) throws IOException {
+        byte[] data = m.getData().toByteArray();
+        byte[] msg = ByteBuffer.allocate(8 + data.length).order(ByteOrder.LITTLE_ENDIAN).putLong(m.getType()).put(data)
+                .array();
+        ctx.injector().check("msgsnd msqid " + id, Arch.SYS_MSGSND, id, ctx.injector().put(0, msg), data.length,
+                SysvCalls.IPC_NOWAIT);
     }
 
     /**
