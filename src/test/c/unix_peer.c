@@ -13,6 +13,10 @@
  *   unix_peer oob           a stream socketpair with "ab" and then an out-of-band "c" queued,
  *                           which checkpoint refuses; prints "FD n" (the receiving end), READY;
  *                           after SIGTERM reads the out-of-band byte, then "ab"
+ *   unix_peer peercred      drops its effective ids to 65534 (real and saved stay 0), then makes
+ *                           a stream socketpair and a listener on an abstract name with a queued
+ *                           connection; READY; after SIGTERM SO_PEERCRED must name 65534 on
+ *                           every end, as before
  *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
  *                           checks its peer's name (peer.sock, as the server bound it) and
  *                           writes "bye"
@@ -21,6 +25,7 @@
 #include "amtest.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -87,6 +92,29 @@ int main(int argc, char **argv)
         memcpy(&fd, CMSG_DATA(c), sizeof(int));
         char got = 0;
         CHECK(read(fd, &got, 1) == 1 && got == 'x', "the descriptor received does not read the pipe");
+        pass();
+    }
+    if (strcmp(argv[1], "peercred") == 0) {
+        CHECK(setresgid(-1, 65534, -1) == 0 && setresuid(-1, 65534, -1) == 0, "setres[ug]id: %s", strerror(errno));
+        int sv[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair: %s", strerror(errno));
+        struct sockaddr_un ab = { .sun_family = AF_UNIX };
+        socklen_t al = offsetof(struct sockaddr_un, sun_path) + 1 + snprintf(ab.sun_path + 1, 64, "amber-peercred-%d", getpid());
+        int l = socket(AF_UNIX, SOCK_STREAM, 0), k = socket(AF_UNIX, SOCK_STREAM, 0);
+        CHECK(bind(l, (struct sockaddr *)&ab, al) == 0 && listen(l, 1) == 0, "listen: %s", strerror(errno));
+        CHECK(connect(k, (struct sockaddr *)&ab, al) == 0, "connect: %s", strerror(errno));
+        test_ready();
+        test_waitsig();
+        int s = accept(l, NULL, NULL);
+        CHECK(s >= 0, "accept: %s", strerror(errno));
+        int fds[] = {sv[0], sv[1], k, s};
+        for (int i = 0; i < 4; i++) {
+            struct ucred u;
+            socklen_t ul = sizeof(u);
+            CHECK(getsockopt(fds[i], SOL_SOCKET, SO_PEERCRED, &u, &ul) == 0, "SO_PEERCRED: %s", strerror(errno));
+            CHECK(u.uid == 65534 && u.gid == 65534, "end %d: SO_PEERCRED uid %d gid %d, expected 65534", i, (int)u.uid,
+                  (int)u.gid);
+        }
         pass();
     }
     if (strcmp(argv[1], "oob") == 0) {

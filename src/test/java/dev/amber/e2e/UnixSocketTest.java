@@ -69,6 +69,24 @@ class UnixSocketTest {
         }
     }
 
+    /**
+     * A process running with other effective ids than root: its sockets are made again under
+     * them, so that SO_PEERCRED reads the same on every end.
+     */
+    @Test
+    void peer_credentials() throws Exception {
+        try (Target t = Target.start(tmp, "unix_peer", "peercred")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
     /** A checkpoint that leaves the process running takes nothing from its queues. */
     @Test
     void unix_sockets_left_running() throws Exception {

@@ -42,7 +42,7 @@ import java.util.Set;
 final class UnixRestore {
     private static final int AF_UNIX = 1, SOCK_CLOEXEC = 02000000, SOCK_NONBLOCK = 04000, O_NONBLOCK = 04000,
             F_GETFL = 3, F_SETFL = 4, EADDRINUSE = 98, SCRATCH_PAIR = 3072, ADDR_AT = 2048, AT_FDCWD = -100,
-            O_PATH = 010000000, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000;
+            O_PATH = 010000000, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000, EACCES = 13, EPERM = 1;
 
     /** The sockets made so far, by saved inode (Amber's copies), and what waits for a pair's second end. */
     private static final class Made {
@@ -193,12 +193,21 @@ final class UnixRestore {
     }
 
     static void connect(Injector inj, long fd, byte[] name, String dir, String what) throws IOException {
+        connected(connectRaw(inj, fd, name, dir, what), name, what);
+    }
+
+    /** connect(2) to {@code name}, relative ones in {@code dir}; the kernel's result. */
+    static long connectRaw(Injector inj, long fd, byte[] name, String dir, String what) throws IOException {
         long[] result = new long[1];
         inDir(inj, dir, what, () -> {
             byte[] sa = UnixName.sockaddr(name);
             result[0] = inj.call(Arch.SYS_CONNECT, fd, inj.put(ADDR_AT, sa), sa.length);
         });
-        long r = result[0];
+        return result[0];
+    }
+
+    /** Throws, with a remedy, when a connect to {@code name} failed. */
+    static void connected(long r, byte[] name, String what) throws IOException {
         if (r < 0) {
             String err = dev.amber.sys.Errno.describe((int) -r);
             throw new IOException(what + ": connect to " + UnixName.display(name) + ": " + err
@@ -238,6 +247,42 @@ final class UnixRestore {
             return ctx.injector();
         }
 
+        /** A call injected into the puppet; its kernel result. */
+        interface Call {
+            long run() throws IOException;
+        }
+
+        /**
+         * Runs {@code call} with the puppet's effective uid and gid (and supplementary groups) set
+         * to the saved process's, root again after: the kernel records the caller's credentials
+         * in the socket at socketpair, listen and connect, and the peer reads them with
+         * SO_PEERCRED / SO_PEERGROUPS (a server outside the tree decides by them what a
+         * reconnected client may do). The puppet is root until the credentials kind runs, and
+         * leaving uid 0 drops the effective capabilities only until it comes back. A call that the
+         * process's own ids are not allowed (EACCES, EPERM: it made the socket before it dropped
+         * them) is made again as root.
+         */
+        long asOwner(Call call) throws IOException {
+            dev.amber.image.proto.Credentials c = ctx.process().getCredentials();
+            int euid = c.getUidsCount() > 1 ? c.getUids(1) : 0, egid = c.getGidsCount() > 1 ? c.getGids(1) : 0;
+            if ((euid == 0 && egid == 0) || inj().call(Arch.SYS_GETUID) != 0) {
+                return call.run();
+            }
+            long groups = inj().put(SCRATCH_PAIR, groupBytes(c.getGroupsList()));
+            inj().check("setgroups " + what, Arch.SYS_SETGROUPS, c.getGroupsCount(), groups);
+            inj().check("setresgid(-1, " + egid + ", -1) " + what, Arch.SYS_SETRESGID, -1, egid, -1);
+            inj().check("setresuid(-1, " + euid + ", -1) " + what, Arch.SYS_SETRESUID, -1, euid, -1);
+            long r;
+            try {
+                r = call.run();
+            } finally {
+                inj().check("setresuid(-1, 0, -1) " + what, Arch.SYS_SETRESUID, -1, 0, -1);
+                inj().check("setresgid(-1, 0, -1) " + what, Arch.SYS_SETRESGID, -1, 0, -1);
+                inj().check("setgroups(0) " + what, Arch.SYS_SETGROUPS, 0, 0);
+            }
+            return r == -EACCES || r == -EPERM ? call.run() : r;
+        }
+
         /** Moves the puppet's {@code fd} into Amber under {@code inode}. */
         private void keep(long inode, long fd) throws IOException {
             int copy = Pidfd.grab(ctx.pid(), (int) fd);
@@ -254,8 +299,9 @@ final class UnixRestore {
             if (made.amber.containsKey(inode)) {
                 return;
             }
-            inj().check("socketpair(AF_UNIX, " + UnixSocketKind.typeName(type) + ") " + what, Arch.SYS_SOCKETPAIR, AF_UNIX,
-                    type | SOCK_CLOEXEC, 0, inj().scratch() + SCRATCH_PAIR);
+            long scratch = inj().scratch() + SCRATCH_PAIR;
+            ErrnoException.check(asOwner(() -> inj().call(Arch.SYS_SOCKETPAIR, AF_UNIX, type | SOCK_CLOEXEC, 0, scratch)),
+                    "socketpair(AF_UNIX, " + UnixSocketKind.typeName(type) + ") " + what, "in pid " + ctx.pid());
             ByteBuffer b = ByteBuffer.wrap(inj().get(SCRATCH_PAIR, 8)).order(ByteOrder.LITTLE_ENDIAN);
             int a = b.getInt(0), z = b.getInt(4);
             keep(inode, a);
@@ -284,7 +330,8 @@ final class UnixRestore {
             }
             long fd = socket(type);
             bind(fd, type, l.getName().toByteArray(), l.getNameDir());
-            inj().check("listen(" + l.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, l.getBacklog());
+            ErrnoException.check(asOwner(() -> inj().call(Arch.SYS_LISTEN, fd, l.getBacklog())),
+                    "listen(" + l.getBacklog() + ") " + what, "in pid " + ctx.pid());
             for (UnixAccepted a : l.getAcceptedList()) {
                 if (made.amber.containsKey(a.getInode()) || made.amber.containsKey(a.getPeerInode())) {
                     continue;   // one end came back already (as a socketpair): so did the other
@@ -292,7 +339,8 @@ final class UnixRestore {
                 String via = what + " (accepted connection socket:[" + a.getInode() + "])";
                 long cfd = inj().check("socket(AF_UNIX) " + via, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 bind(cfd, type, a.getPeerName().toByteArray(), a.getPeerNameDir());
-                connect(inj(), cfd, l.getName().toByteArray(), l.getNameDir(), via);
+                connected(asOwner(() -> connectRaw(inj(), cfd, l.getName().toByteArray(), l.getNameDir(), via)),
+                        l.getName().toByteArray(), via);
                 long sfd = inj().check("accept4 " + via, Arch.SYS_ACCEPT4, fd, 0, 0, SOCK_CLOEXEC);
                 keep(a.getPeerInode(), cfd);
                 keep(a.getInode(), sfd);
@@ -301,8 +349,9 @@ final class UnixRestore {
             for (UnixQueuedClient c : l.getClientsList()) {
                 long cfd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 bind(cfd, type, c.getName().toByteArray(), c.getNameDir());
-                connect(inj(), cfd, l.getName().toByteArray(), l.getNameDir(),
-                        what + " (queued connection socket:[" + c.getInode() + "])");
+                String queued = what + " (queued connection socket:[" + c.getInode() + "])";
+                connected(asOwner(() -> connectRaw(inj(), cfd, l.getName().toByteArray(), l.getNameDir(), queued)),
+                        l.getName().toByteArray(), queued);
                 keep(c.getInode(), cfd);
             }
         }
@@ -310,7 +359,9 @@ final class UnixRestore {
         void external(long inode, UnixSocket s) throws IOException {
             long fd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
             bind(fd, s.getType(), s.getName().toByteArray(), s.getNameDir());
-            connect(inj(), fd, s.getPeerName().toByteArray(), s.getPeerNameDir(), what + " (external peer)");
+            String external = what + " (external peer)";
+            connected(asOwner(() -> connectRaw(inj(), fd, s.getPeerName().toByteArray(), s.getPeerNameDir(), external)),
+                    s.getPeerName().toByteArray(), external);
             keep(inode, fd);
         }
 
@@ -350,6 +401,12 @@ final class UnixRestore {
             }
             return r;
         }
+    }
+
+    private static byte[] groupBytes(List<Integer> groups) {
+        ByteBuffer b = ByteBuffer.allocate(Math.max(4, 4 * groups.size())).order(ByteOrder.LITTLE_ENDIAN);
+        groups.forEach(b::putInt);
+        return b.array();
     }
 
     private static boolean isSocketFile(Path p) {
