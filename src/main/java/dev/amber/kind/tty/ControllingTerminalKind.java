@@ -29,7 +29,10 @@ import java.nio.ByteOrder;
  * job control (Ctrl-Z, {@code fg}, Ctrl-C) reaches the job and Amber together.
  */
 public final class ControllingTerminalKind implements ProcessKind {
-    /** Unix98 pty slaves: majors 136 to 143, 256 minors each. */
+    /**
+     * Unix98 pty slaves: major 136 with the index as minor (the driver's region is 2^20 minors
+     * of major 136); kernels before 2.6 spread them over majors 136 to 143, 256 minors each.
+     */
     private static final int PTS_MAJOR_FIRST = 136, PTS_MAJOR_LAST = 143;
 
     @Override
@@ -58,7 +61,10 @@ public final class ControllingTerminalKind implements ProcessKind {
     static int ptsIndex(int ttyNr) {
         int major = (ttyNr >>> 8) & 0xfff;
         int minor = (ttyNr & 0xff) | ((ttyNr >>> 12) & 0xfff00);
-        return major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST ? (major - PTS_MAJOR_FIRST) * 256 + minor : -1;
+        if (major == PTS_MAJOR_FIRST) {
+            return minor;
+        }
+        return major > PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST ? (major - PTS_MAJOR_FIRST) * 256 + minor : -1;
     }
 
     @Override
