@@ -58,6 +58,30 @@ class TreeTest {
         }
     }
 
+    /**
+     * A real program's shape (server_tree.c): an epoll server over a unix listening socket, an
+     * accepted connection, an eventfd and a periodic timerfd, with its client (a child) in the
+     * middle of a ping/pong conversation; after restart both carry on, and every reply matches.
+     */
+    @Test
+    void server_with_its_client_mid_conversation() throws Exception {
+        try (Target t = Target.start(tmp, "server_tree")) {
+            try {
+                t.awaitReady();
+                if (!Amber.nocr()) {
+                    Path image = tmp.resolve("image");
+                    t.checkpointKill(image);
+                    t.restart(image);
+                }
+                Thread.sleep(300);   // a few hundred more round trips and timer ticks
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
     @Test
     void checkpoint_without_kill_leaves_the_tree_running() throws Exception {
         try (Target t = Target.start(tmp, "refuse_tree")) {
