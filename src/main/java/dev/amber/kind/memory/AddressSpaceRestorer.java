@@ -37,6 +37,7 @@ final class AddressSpaceRestorer {
     private final Injector inj;
     private final Memory memory;
     private final java.util.Map<Long, Long> remadeFiles = new java.util.HashMap<>();   // inode -> puppet fd
+    private final java.util.Map<String, Long> openFiles = new java.util.HashMap<>();   // mode and path -> puppet fd
 
     AddressSpaceRestorer(RestoreContext ctx) {
         this.ctx = ctx;
@@ -57,6 +58,10 @@ final class AddressSpaceRestorer {
             inj.check("close", Arch.SYS_CLOSE, fd);
         }
         remadeFiles.clear();
+        for (long fd : openFiles.values()) {
+            inj.check("close", Arch.SYS_CLOSE, fd);
+        }
+        openFiles.clear();
         PageFiller.fill(ctx.pid(), memory, ctx.pages());
         for (Vma v : mapped) {
             finish(v);
@@ -137,12 +142,14 @@ final class AddressSpaceRestorer {
         }
         boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;
         long path = inj.putString(0, v.getPath());
-        long fd = inj.check("open " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, path, writable ? O_RDWR : O_RDONLY, 0);
-        try {
-            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
-        } finally {
-            inj.call(Arch.SYS_CLOSE, fd);
+        // A library has four or five mappings: its file is opened once for all of them.
+        String key = (writable ? "w:" : "r:") + v.getPath();
+        Long fd = openFiles.get(key);
+        if (fd == null) {
+            fd = inj.check("open " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+            openFiles.put(key, fd);
         }
+        inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
     }
 
     /**
