@@ -26,8 +26,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A VNC desktop: a TigerVNC X server (Xtigervnc) with an xterm running bash and an xclock on its
- * display, all children of one session script. A line is typed into the xterm through the X
+ * A VNC desktop: a TigerVNC X server (Xtigervnc, MIT-SHM on as by default, though xterm and xclock
+ * do not use it) with an xterm running bash and an xclock on its display, all children of one
+ * session script. A line is typed into the xterm through the X
  * server (xdotool) and runs; the whole session (server, clients, their X11 unix-socket
  * connections, the listening VNC port) is checkpointed with --kill and restarted. Then a client
  * connecting to the VNC port gets the RFB greeting, a screenshot (xwd) shows the same xterm
@@ -53,7 +54,7 @@ class VncTest {
                 # The desktop: an X server with a VNC port, an xterm with bash, a clock; all children of this shell.
                 D=$1 PORT=$2 LOGS=$3
                 Xtigervnc :$D -rfbport $PORT -SecurityTypes None -geometry 640x400 -depth 24 -nolisten tcp \\
-                  -extension MIT-SHM -AlwaysShared -desktop amber >"$LOGS/xvnc.log" 2>&1 &
+                  -AlwaysShared -desktop amber >"$LOGS/xvnc.log" 2>&1 &
                 for i in $(seq 100); do [ -S /tmp/.X11-unix/X$D ] && break; sleep 0.1; done
                 export DISPLAY=:$D
                 xterm -geometry 60x12+5+5 -e bash --norc --noprofile >"$LOGS/xterm.log" 2>&1 &
