@@ -82,6 +82,37 @@ class TreeTest {
         }
     }
 
+    /**
+     * The client of server_tree alone: it inherited the server's listening socket, eventfd and
+     * timerfd (and epoll, and pipe), which the server (outside the subtree) holds too; each is
+     * refused, naming the server, and both go on as they were.
+     */
+    @Test
+    void descriptions_shared_with_a_process_outside_are_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "server_tree")) {
+            try {
+                t.awaitReady();
+                long client = tree(t.pid).keySet().stream().filter(p -> p != t.pid).findFirst().orElseThrow();
+                Path image = tmp.resolve("image");
+                Amber.Result r = t.run("checkpoint", Long.toString(client), "-D", image.toString(), "--kill");
+                assertEquals(3, r.exit(), r.describe());
+                for (String what : List.of("anon_inode:[eventfd]", "anon_inode:[timerfd]", ": socket:[")) {
+                    assertTrue(r.stderrLines().stream().anyMatch(l -> l.startsWith("pid " + client + " fd ")
+                            && l.contains(what) && l.contains("also held by pid " + t.pid + " (server_tree)")),
+                            what + " refused naming the server\n" + r.describe());
+                }
+                assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an image");
+                Procs.await(() -> Procs.runsFree(client), Duration.ofSeconds(5), "the client to run free");
+                Thread.sleep(200);
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
     @Test
     void checkpoint_without_kill_leaves_the_tree_running() throws Exception {
         try (Target t = Target.start(tmp, "refuse_tree")) {
@@ -171,6 +202,9 @@ class TreeTest {
                 assertFalse(pipes.isEmpty(), "a refusal naming a pipe\n" + r.describe());
                 assertTrue(pipes.stream().allMatch(l -> l.contains("held by pid " + t.pid + " (tree_shapes)")),
                         "each names the root as the holder\n" + r.describe());
+                assertTrue(r.stderrLines().stream().anyMatch(l -> l.startsWith("pid " + a + " address 0x")
+                        && l.contains("shared anonymous memory: also mapped by pid " + t.pid + " (tree_shapes)")),
+                        "the shared page is refused, naming the root\n" + r.describe());
                 assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an image");
                 Procs.await(() -> Procs.runsFree(a), Duration.ofSeconds(5), "pid " + a + " to run free");
                 assertEquals(before, tree(t.pid), "the tree after the refusal");

@@ -73,6 +73,7 @@ public final class FileKind implements ProcessKind {
             FileLocks.dump(ctx, fd, target, info, d);
             if (ctx.refusals().size() == before) {
                 ctx.tree().addDescription(pid, fd, inode);
+                OutsideSharing.note(ctx, fd, target);
                 if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
                     FdOwner owner = owner(ctx.injector(), fd, info.flags());
                     if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
@@ -146,9 +147,13 @@ public final class FileKind implements ProcessKind {
             }
             if (d.getFromPid() != 0) {   // restored earlier in another process: a copy of that one
                 long fd = TreeRestore.pull(inj, d.getFromPid(), d.getFromFd());
-                inj.check("dup3 fd " + fd + " to fd " + d.getFd(), Arch.SYS_DUP3, fd, d.getFd(),
-                        d.getCloexec() ? O_CLOEXEC : 0);
-                inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
+                if (fd == d.getFd()) {   // the copy has close-on-exec set: as saved
+                    inj.check("fcntl(F_SETFD) fd " + fd, Arch.SYS_FCNTL, fd, F_SETFD, d.getCloexec() ? FD_CLOEXEC : 0);
+                } else {
+                    inj.check("dup3 fd " + fd + " to fd " + d.getFd(), Arch.SYS_DUP3, fd, d.getFd(),
+                            d.getCloexec() ? O_CLOEXEC : 0);
+                    inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
+                }
                 continue;
             }
             long fd = FdKinds.of(d).restore(ctx, d);

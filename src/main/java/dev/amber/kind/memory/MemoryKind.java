@@ -73,7 +73,7 @@ public final class MemoryKind implements ProcessKind {
     }
 
     /** The first mapping of each shared anonymous memory object in the tree: pid and start, by inode. */
-    private record FirstMapping(int pid, long start) {}
+    record FirstMapping(int pid, long start) {}
 
     /**
      * Shared anonymous memory inherited across fork is one object (one shmem inode) in every
@@ -81,7 +81,11 @@ public final class MemoryKind implements ProcessKind {
      * one records where that mapping is, and a restart maps the same object again from there.
      */
     private static boolean sharedEarlier(DumpContext ctx, MapsEntry m, Vma.Builder v) {
-        Map<Long, FirstMapping> first = ctx.tree().cached(FirstMapping.class, HashMap::new);
+        Map<Long, FirstMapping> first = ctx.tree().cached(FirstMapping.class, () -> {
+            Map<Long, FirstMapping> made = new HashMap<>();
+            ctx.tree().atEnd(() -> OutsideMappings.check(ctx.tree(), made));
+            return made;
+        });
         v.setShmemInode(m.inode());
         FirstMapping f = first.get(m.inode());
         if (f == null) {
