@@ -17,6 +17,10 @@
  *                           a stream socketpair and a listener on an abstract name with a queued
  *                           connection; READY; after SIGTERM SO_PEERCRED must name 65534 on
  *                           every end, as before
+ *   unix_peer dgram-server  binds a datagram socket to peer.sock in its cwd, READY; after SIGTERM
+ *                           expects the datagrams "hi" then "bye" queued
+ *   unix_peer dgram-client PATH  connects a datagram socket to PATH, sends "hi", prints "FD n",
+ *                           READY; after SIGTERM checks its peer's name and sends "bye"
  *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
  *                           checks its peer's name (peer.sock, as the server bound it) and
  *                           writes "bye"
@@ -92,6 +96,33 @@ int main(int argc, char **argv)
         memcpy(&fd, CMSG_DATA(c), sizeof(int));
         char got = 0;
         CHECK(read(fd, &got, 1) == 1 && got == 'x', "the descriptor received does not read the pipe");
+        pass();
+    }
+    if (strcmp(argv[1], "dgram-server") == 0) {
+        strcpy(sa.sun_path, "peer.sock");
+        int g = socket(AF_UNIX, SOCK_DGRAM, 0);
+        CHECK(bind(g, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind: %s", strerror(errno));
+        test_ready();
+        test_waitsig();
+        char buf[16];
+        CHECK(recv(g, buf, sizeof(buf), MSG_DONTWAIT) == 2 && memcmp(buf, "hi", 2) == 0, "datagram \"hi\" lost");
+        CHECK(recv(g, buf, sizeof(buf), MSG_DONTWAIT) == 3 && memcmp(buf, "bye", 3) == 0, "datagram \"bye\" lost");
+        pass();
+    }
+    if (strcmp(argv[1], "dgram-client") == 0) {
+        CHECK(argc >= 3, "usage: unix_peer dgram-client PATH");
+        strncpy(sa.sun_path, argv[2], sizeof(sa.sun_path) - 1);
+        int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+        CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect %s: %s", argv[2], strerror(errno));
+        CHECK(send(fd, "hi", 2, 0) == 2, "send: %s", strerror(errno));
+        test_msg("FD %d", fd);
+        test_ready();
+        test_waitsig();
+        struct sockaddr_un got;
+        socklen_t gl = sizeof(got);
+        CHECK(getpeername(fd, (struct sockaddr *)&got, &gl) == 0 && strcmp(got.sun_path, "peer.sock") == 0,
+              "peer name lost");
+        CHECK(send(fd, "bye", 3, 0) == 3, "send: %s", strerror(errno));
         pass();
     }
     if (strcmp(argv[1], "peercred") == 0) {

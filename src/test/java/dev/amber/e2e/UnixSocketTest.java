@@ -169,20 +169,31 @@ class UnixSocketTest {
      */
     @Test
     void external_peer_is_connected_again() throws Exception {
+        external("reconnect", "client");
+    }
+
+    /** The same for a datagram socket connected to a server outside the tree (as syslog's /dev/log). */
+    @Test
+    void external_datagram_peer_is_connected_again() throws Exception {
+        external("dgram-server", "dgram-client");
+    }
+
+    private void external(String serverMode, String clientMode) throws Exception {
         Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
         Path path = tmp.resolve("server").resolve("cwd").resolve("peer.sock");
-        try (Target server = Target.start(tmp.resolve("server"), "unix_peer", "reconnect");
-                Target client = Target.start(tmp.resolve("client"), "unix_peer", "client", path.toString())) {
+        try (Target server = Target.start(tmp.resolve("server"), "unix_peer", serverMode)) {
             server.awaitReady();
-            client.awaitReady();
-            Path image = tmp.resolve("image");
-            Amber.Result r = client.run("checkpoint", Long.toString(client.pid), "-D", image.toString(), "--kill",
-                    "--external-unix", path.toString());
-            assertEquals(0, r.exit(), r.describe());
-            Procs.await(() -> !Procs.exists(client.pid), Duration.ofSeconds(10), "pid " + client.pid + " to disappear");
-            client.restart(image);
-            client.sigterm();
-            client.assertPassed(client.awaitExit(Duration.ofSeconds(30)));
+            try (Target client = Target.start(tmp.resolve("client"), "unix_peer", clientMode, path.toString())) {
+                client.awaitReady();
+                Path image = tmp.resolve("image");
+                Amber.Result r = client.run("checkpoint", Long.toString(client.pid), "-D", image.toString(), "--kill",
+                        "--external-unix", path.toString());
+                assertEquals(0, r.exit(), r.describe());
+                Procs.await(() -> !Procs.exists(client.pid), Duration.ofSeconds(10), "pid " + client.pid + " to go");
+                client.restart(image);
+                client.sigterm();
+                client.assertPassed(client.awaitExit(Duration.ofSeconds(30)));
+            }
             server.sigterm();
             server.assertPassed(server.awaitExit(Duration.ofSeconds(30)));
         }
