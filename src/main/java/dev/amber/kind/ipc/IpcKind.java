@@ -99,7 +99,15 @@ public final class IpcKind implements ProcessKind {
                         + " not supported"));
         for (SysvTable.Row r : sems.rows()) {
             int id = (int) r.decimal("semid");
-            int[][] vp = SysvCalls.semValues(id, (int) r.decimal("nsems"));
+            int[][] vp;
+            try {
+                vp = SysvCalls.semValues(id, (int) r.decimal("nsems"));
+            } catch (dev.amber.sys.ErrnoException e) {
+                if (e.errno() == dev.amber.sys.Errno.EINVAL || e.errno() == 43 /* EIDRM */) {
+                    continue;   // removed since the table was read: not the tree's to save
+                }
+                throw e;
+            }
             boolean ours = false;
             for (int pid : vp[1]) {
                 ours |= ctx.tree().contains(pid);
