@@ -21,6 +21,9 @@
  *                           expects the datagrams "hi" then "bye" queued
  *   unix_peer dgram-client PATH  connects a datagram socket to PATH, sends "hi", prints "FD n",
  *                           READY; after SIGTERM checks its peer's name and sends "bye"
+ *   unix_peer unaccepted    a listener on an abstract name and a client whose connection it has
+ *                           not accepted, with "x" written into it, which checkpoint refuses;
+ *                           prints "FD n" (the client), READY; after SIGTERM accepts and reads "x"
  *   unix_peer client PATH   connects to PATH, writes "hi", prints "FD n", READY; after SIGTERM
  *                           checks its peer's name (peer.sock, as the server bound it) and
  *                           writes "bye"
@@ -96,6 +99,21 @@ int main(int argc, char **argv)
         memcpy(&fd, CMSG_DATA(c), sizeof(int));
         char got = 0;
         CHECK(read(fd, &got, 1) == 1 && got == 'x', "the descriptor received does not read the pipe");
+        pass();
+    }
+    if (strcmp(argv[1], "unaccepted") == 0) {
+        struct sockaddr_un ab = { .sun_family = AF_UNIX };
+        socklen_t al = offsetof(struct sockaddr_un, sun_path) + 1 + snprintf(ab.sun_path + 1, 64, "amber-unaccepted-%d", getpid());
+        int l = socket(AF_UNIX, SOCK_STREAM, 0), k = socket(AF_UNIX, SOCK_STREAM, 0);
+        CHECK(bind(l, (struct sockaddr *)&ab, al) == 0 && listen(l, 1) == 0, "listen: %s", strerror(errno));
+        CHECK(connect(k, (struct sockaddr *)&ab, al) == 0, "connect: %s", strerror(errno));
+        CHECK(write(k, "x", 1) == 1, "write: %s", strerror(errno));
+        test_msg("FD %d", k);
+        test_ready();
+        test_waitsig();
+        int s = accept(l, NULL, NULL);
+        char c = 0;
+        CHECK(s >= 0 && read(s, &c, 1) == 1 && c == 'x', "the unaccepted connection or its data is lost");
         pass();
     }
     if (strcmp(argv[1], "dgram-server") == 0) {

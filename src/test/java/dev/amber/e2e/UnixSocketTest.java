@@ -144,6 +144,12 @@ class UnixSocketTest {
         refused("oob", "out-of-band byte (MSG_OOB)");
     }
 
+    /** Data a client wrote into a connection its listener has not accepted is refused, naming the client. */
+    @Test
+    void data_in_an_unaccepted_connection_is_refused() throws Exception {
+        refused("unaccepted", "that is not accepted yet");
+    }
+
     private void refused(String mode, String reason) throws Exception {
         Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
         try (Target t = Target.start(tmp, "unix_peer", mode)) {
