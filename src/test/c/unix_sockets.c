@@ -11,6 +11,8 @@
  *   - a stream listener bound to a path (backlog 4) with one connection queued (k1) and one
  *     accepted (s2/k2, "req" k2->s2 and "resp" s2->k2 unread; both ends keep their names)
  *   - a seqpacket listener on an abstract name (backlog 2) with one connection queued (k3)
+ *   - two datagram sockets bound to abstract names (n1, n2) and connected to each other, with
+ *     "to-n2" queued n1->n2 and "to-n1" n2->n1: names and peers kept
  *   - a datagram socket bound to a path (g) that an unnamed datagram socket (h) is connected to,
  *     with datagrams "d1" and "dd2" queued h->g
  * After SIGTERM every byte, boundary, name, half and option is checked, and each connection is
@@ -190,6 +192,19 @@ int main(int argc, char **argv)
     int k3 = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     CHECK(connect(k3, (struct sockaddr *)&sa, sl) == 0, "connect k3: %s", strerror(errno));
 
+    char n1name[64], n2name[64];
+    snprintf(n1name, sizeof(n1name), "amber-n1-%d", getpid());
+    snprintf(n2name, sizeof(n2name), "amber-n2-%d", getpid());
+    struct sockaddr_un sa1, sa2;
+    socklen_t sl1 = addr(&sa1, n1name, 1), sl2 = addr(&sa2, n2name, 1);
+    int n1 = socket(AF_UNIX, SOCK_DGRAM, 0), n2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK(bind(n1, (struct sockaddr *)&sa1, sl1) == 0 && bind(n2, (struct sockaddr *)&sa2, sl2) == 0, "bind n1/n2: %s",
+          strerror(errno));
+    CHECK(connect(n1, (struct sockaddr *)&sa2, sl2) == 0 && connect(n2, (struct sockaddr *)&sa1, sl1) == 0,
+          "connect n1/n2: %s", strerror(errno));
+    sendn(n1, "to-n2", 5);
+    sendn(n2, "to-n1", 5);
+
     int g = socket(AF_UNIX, SOCK_DGRAM, 0);
     sl = addr(&sa, gpath, 0);
     CHECK(bind(g, (struct sockaddr *)&sa, sl) == 0, "bind %s: %s", gpath, strerror(errno));
@@ -305,6 +320,17 @@ int main(int argc, char **argv)
     CHECK(s3 >= 0, "queued connection on @%s lost: %s", abstract, strerror(errno));
     CHECK(geti(s3, SO_TYPE) == SOCK_SEQPACKET, "accepted seqpacket type");
     roundtrip(k3, s3, "k3/s3");
+
+    /* named datagram sockets connected to each other */
+    expect(n2, "to-n2", 5, "n1->n2");
+    expect(n1, "to-n1", 5, "n2->n1");
+    gl = sizeof(got);
+    CHECK(getpeername(n1, (struct sockaddr *)&got, &gl) == 0 && gl == sl2 && memcmp(&got, &sa2, sl2) == 0,
+          "n1's peer is not n2's name");
+    gl = sizeof(got);
+    CHECK(getsockname(n2, (struct sockaddr *)&got, &gl) == 0 && gl == sl2 && memcmp(&got, &sa2, sl2) == 0,
+          "n2's name lost");
+    roundtrip(n1, n2, "n1/n2");
 
     /* named datagram socket */
     expect(g, "d1", 2, "h->g datagram 1");

@@ -87,11 +87,14 @@ final class UnixPeers {
         }
         UnixDiag.Entry p = table.get(e.peer());
         if (inTree(e.peer()) && p != null) {
-            if (p.peer() != null && p.peer() == e.inode()) {
+            boolean dgram = e.type() == UnixSocketKind.SOCK_DGRAM;
+            if (p.peer() != null && p.peer() == e.inode() && !(dgram && e.name().length > 0 && p.name().length > 0)) {
                 s.setRole(UnixRole.UNIX_PAIR).setPeerInode(p.inode());
                 return true;
             }
-            if (e.type() == UnixSocketKind.SOCK_DGRAM && p.name().length > 0) {
+            // Two named datagram sockets connected to each other come back as two DGRAM_TO, each
+            // bound to its name and connected to the other's, rather than as an unnamed pair.
+            if (dgram && p.name().length > 0) {
                 s.setRole(UnixRole.UNIX_DGRAM_TO).setPeerInode(p.inode()).setPeerName(ByteString.copyFrom(p.name()))
                         .setPeerNameDir(UnixSocketKind.dirOf(ctx, p.inode(), p.name()));
                 return true;
