@@ -98,6 +98,28 @@ public final class TreeRestore implements AutoCloseable {
         atEnd.clear();
     }
 
+    private final List<Action> onFailure = new ArrayList<>();
+
+    /**
+     * Something to undo if the restart fails: an object made outside the processes (a SysV IPC
+     * object, a POSIX message queue) that would otherwise outlive the puppets.
+     */
+    public void onFailure(Action undo) {
+        onFailure.add(undo);
+    }
+
+    /** The restart failed: undoes what {@link #onFailure} was given, newest first, as far as it can. */
+    public void failed() {
+        for (Action a : onFailure.reversed()) {
+            try {
+                a.run();
+            } catch (IOException | RuntimeException e) {
+                System.err.println("amber: warning: while undoing a failed restart: " + e.getMessage());
+            }
+        }
+        onFailure.clear();
+    }
+
     /** Registers a descriptor of Amber's own to close when the restart ends; returns it. */
     public int keep(int amberFd) {
         amberFds.add(amberFd);

@@ -91,9 +91,12 @@ public final class Restarter {
         processes.forEach(p -> pids.add(p.getPid()));
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
+        boolean succeeded = false;
+        TreeRestore undo = null;
         try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob);
                 PuppetTree puppets = PuppetTree.create(processes, newPidns, tree)) {
             timing.mark("puppets");
+            undo = tree;
             for (Process process : processes) {
                 tree.hostPid(process.getPid(), puppets.get(process.getPid()).pid());
             }
@@ -112,10 +115,14 @@ public final class Restarter {
             }
             puppets.startInit();
             puppets.released();
+            succeeded = true;
             hostPid = puppets.get(processes.getFirst().getPid()).pid();
             waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;
             timing.mark("release");
         } finally {
+            if (!succeeded && undo != null) {
+                undo.failed();   // the puppets are gone: now what was made for them outside
+            }
             Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 0, 0);
         }
     }

@@ -172,7 +172,8 @@ public final class IpcKind implements ProcessKind {
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         ObjectMaker.Made made = ctx.process().hasSysvIpc()
-                ? ctx.tree().hold(HELD, () -> ObjectMaker.make(ctx.process().getSysvIpc(), ctx.pid(), ctx.tree().pids()))
+                ? ctx.tree().hold(HELD, () -> ObjectMaker.make(ctx.process().getSysvIpc(), ctx.pid(), ctx.tree().pids(),
+                        ctx.tree()))
                 : ctx.tree().hold(HELD, ObjectMaker.Made::none);
         SysvIpc ipc = made.ipc();
         List<Vma> attachments = ctx.process().getMemory().getVmasList().stream()

@@ -37,13 +37,14 @@ final class ObjectMaker {
         }
     }
 
-    static Made make(SysvIpc ipc, int pid, Set<Integer> tree) throws IOException {
+    static Made make(SysvIpc ipc, int pid, Set<Integer> tree, dev.amber.kind.TreeRestore restore) throws IOException {
         Set<Integer> filled = new HashSet<>();
         for (SysvShm s : ipc.getShmList()) {
             String what = "pid " + pid + ": " + Kind.SHM.name(s.getId(), s.getKey());
             if (!same(Kind.SHM, s.getId(), s.getKey(), s.getMode(), SHM_SEGSZ, s.getSize(), what, "bytes")) {
                 free(Kind.SHM, s.getKey(), what);
                 SysvCalls.create(Kind.SHM, s.getId(), s.getRemoved() ? 0 : s.getKey(), s.getSize(), s.getMode(), what);
+                restore.onFailure(() -> SysvCalls.remove(Kind.SHM, s.getId()));   // made by this restart
                 SysvCalls.setOwner(Kind.SHM, s.getId(), s.getUid(), s.getGid(), s.getMode(), 0);
             }
             SysvCalls.shmWrite(s.getId(), s.getContents().toByteArray());
@@ -53,6 +54,7 @@ final class ObjectMaker {
             if (!same(Kind.SEM, s.getId(), s.getKey(), s.getMode(), SEM_NSEMS, s.getValuesCount(), what, "semaphores")) {
                 free(Kind.SEM, s.getKey(), what);
                 SysvCalls.create(Kind.SEM, s.getId(), s.getKey(), s.getValuesCount(), s.getMode(), what);
+                restore.onFailure(() -> SysvCalls.remove(Kind.SEM, s.getId()));   // made by this restart
                 SysvCalls.setOwner(Kind.SEM, s.getId(), s.getUid(), s.getGid(), s.getMode(), 0);
             }
             SysvCalls.semSetAll(s.getId(), s.getValuesList());
@@ -76,6 +78,7 @@ final class ObjectMaker {
             } else {
                 free(Kind.MSG, q.getKey(), what);
                 SysvCalls.create(Kind.MSG, q.getId(), q.getKey(), 0, q.getMode(), what);
+                restore.onFailure(() -> SysvCalls.remove(Kind.MSG, q.getId()));   // made by this restart
             }
             SysvCalls.setOwner(Kind.MSG, q.getId(), q.getUid(), q.getGid(), q.getMode(), q.getQbytes());
             if (fill) {

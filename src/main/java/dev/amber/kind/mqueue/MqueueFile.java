@@ -45,6 +45,13 @@ final class MqueueFile implements AutoCloseable {
         return new MqueueFile((int) r, b);
     }
 
+    /** Removes queue {@code /name} (a restart that made it failed). */
+    static void unlink(String name) {
+        try (LocalBuffer b = new LocalBuffer(name.length() + 1L)) {
+            Syscall.raw(Arch.SYS_MQ_UNLINK, b.putString(0, name), 0, 0);
+        }
+    }
+
     /** Creates queue {@code /name}; null if it exists already. */
     static MqueueFile create(String name, long maxmsg, long msgsize, int mode) throws IOException {
         LocalBuffer b = buffer(msgsize);

@@ -120,7 +120,9 @@ public final class MqueueKind implements FdKind {
         String what = "pid " + ctx.pid() + " fd " + d.getFd() + " POSIX message queue /" + q.getName();
         if (q.getHoldsQueue()) {
             ctx.tree().hold("mqueue:" + q.getName(), () -> {
-                make(q, what);
+                if (make(q, what)) {   // made by this restart: removed again if it fails
+                    ctx.tree().onFailure(() -> MqueueFile.unlink(q.getName()));
+                }
                 return Boolean.TRUE;
             });
         }
@@ -148,8 +150,10 @@ public final class MqueueKind implements FdKind {
      * that holds exactly the saved messages (checked by taking them and sending them back) is used
      * as it is, an empty one is filled, and anything else fails the restart, naming it.
      */
-    private static void make(Mqueue q, String what) throws IOException {
+    /** Returns whether the queue was created (rather than found). */
+    private static boolean make(Mqueue q, String what) throws IOException {
         MqueueFile f = MqueueFile.create(q.getName(), q.getMaxmsg(), q.getMsgsize(), q.getMode());
+        boolean created = f != null;
         boolean fill = true;
         if (f == null) {
             f = MqueueFile.open(q.getName());
@@ -170,6 +174,7 @@ public final class MqueueKind implements FdKind {
         } finally {
             f.close();
         }
+        return created;
     }
 
     /** Whether the existing queue {@code f} is to be filled (empty), or is the saved one already. */
