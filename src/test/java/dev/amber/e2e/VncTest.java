@@ -28,12 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A VNC desktop: a TigerVNC X server (Xtigervnc, MIT-SHM on as by default, though xterm and xclock
  * do not use it) with an xterm running bash and an xclock on its display, all children of one
- * session script. A line is typed into the xterm through the X
- * server (xdotool) and runs; the whole session (server, clients, their X11 unix-socket
- * connections, the listening VNC port) is checkpointed with --kill and restarted. Then a client
- * connecting to the VNC port gets the RFB greeting, a screenshot (xwd) shows the same xterm
- * with its scrollback and the clock moved on, and a line typed into the xterm runs in its shell.
- * Screenshots are kept in the test directory as PNG (xwdtopnm | pnmtopng).
+ * session script. A line is typed into the xterm through the X server (xdotool) and runs; the
+ * whole session (server, clients, their X11 unix-socket connections, the listening VNC port) is
+ * checkpointed with --kill and restarted. Then a client connecting to the VNC port gets the RFB
+ * greeting, screenshots (xwd on the display, vncsnapshot through the VNC port) show the same
+ * xterm with its scrollback and the clock moved on, and a line typed into the xterm runs in its
+ * shell. Screenshots are kept in the test directory (xwd as PNG through xwdtopnm | pnmtopng).
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class VncTest {
@@ -76,6 +76,7 @@ class VncTest {
             tree.addAll(ScreenTest.descendants(session.pid()));
             assertTrue(tree.size() >= 5, "session, Xtigervnc, xterm, bash, xclock: " + tree);
             Path shotBefore = screenshot(display, "vnc-before.png");
+            Path vncBefore = vncSnapshot(port, "vnc-before.jpg");
 
             Path image = tmp.resolve("image");
             Amber.Result c = ScreenTest.checkpoint(tmp, session.pid(), image);
@@ -95,7 +96,10 @@ class VncTest {
             assertEquals("RFB 003.008\n", greeting(port), "the VNC port answers as before");
             Thread.sleep(2500);   // the clock's second hand moves on
             Path shotAfter = screenshot(display, "vnc-after.png");
-            compare(shotBefore, shotAfter);
+            compare(shotBefore, shotAfter, CLOCK_LEFT);
+            // As a VNC client sees it, through the restored port (JPEG: 16-pixel blocks, so the
+            // compared part stops at the last whole block left of the clock).
+            compare(vncBefore, vncSnapshot(port, "vnc-after.jpg"), CLOCK_LEFT / 16 * 16 - 16);
 
             Path after = tmp.resolve("after");
             type(display, "echo $((7*8)) > " + after);
@@ -115,8 +119,8 @@ class VncTest {
         }
     }
 
-    /** The xterm's side is the same to the pixel; the clock's side has changed (it runs). */
-    private static void compare(Path before, Path after) throws IOException {
+    /** The xterm's side (left of {@code split}) is the same to the pixel; the clock's side has changed (it runs). */
+    private static void compare(Path before, Path after, int split) throws IOException {
         BufferedImage a = ImageIO.read(before.toFile()), b = ImageIO.read(after.toFile());
         assertEquals(a.getWidth(), b.getWidth(), "screenshot width");
         assertEquals(a.getHeight(), b.getHeight(), "screenshot height");
@@ -124,7 +128,7 @@ class VncTest {
         for (int y = 0; y < a.getHeight(); y++) {
             for (int x = 0; x < a.getWidth(); x++) {
                 if (a.getRGB(x, y) != b.getRGB(x, y)) {
-                    if (x < CLOCK_LEFT)
+                    if (x < split)
                         xtermDiff++;
                     else
                         clockDiff++;
@@ -140,6 +144,15 @@ class VncTest {
         int rc = shell(display, "xwd -root | xwdtopnm 2>/dev/null | pnmtopng > " + png);
         assertEquals(0, rc, "xwd | xwdtopnm | pnmtopng for " + png);
         return png;
+    }
+
+    /** The desktop as a VNC client gets it from {@code port} (vncsnapshot writes JPEG). */
+    private Path vncSnapshot(int port, String name) throws IOException, InterruptedException {
+        Path jpg = tmp.resolve(name);
+        int rc = run(0, "timeout", "30", "vncsnapshot", "-quiet", "-allowblank", "-encodings", "raw", "-nocursor",
+                "127.0.0.1::" + port, jpg.toString());
+        assertEquals(0, rc, "vncsnapshot of port " + port + " into " + jpg);
+        return jpg;
     }
 
     /** Types a line into the xterm through the X server: the pointer over it (no window manager: focus follows it). */
