@@ -6,7 +6,8 @@
  *   - seqpacket socketpair e/f: records of 5 and 1000 bytes e->f, then shutdown(e, SHUT_WR)
  *   - stream pair p1/p2: "bye" p1->p2, then shutdown(p1, SHUT_WR)
  *   - stream pair q1/q2: "last words" q2->q1, then q2 closed (peer gone)
- *   - datagram pair r1/r2, r2 with SO_PASSCRED: "cred" r1->r2 carries the sender's credentials
+ *   - datagram pair r1/r2, r2 with SO_PASSCRED and SO_PASSPIDFD: "cred" r1->r2 carries the
+ *     sender's credentials
  *   - options pair o1/o2: o1 SO_PASSCRED, SO_RCVTIMEO 2.5 s, SO_SNDTIMEO 1.5 s (multiples of 4 ms: the kernel keeps jiffies)
  *   - a stream listener bound to a path (backlog 4) with one connection queued (k1) and one
  *     accepted (s2/k2, "req" k2->s2 and "resp" s2->k2 unread; both ends keep their names)
@@ -160,6 +161,11 @@ int main(int argc, char **argv)
     pair(SOCK_DGRAM, &r1, &r2);
     v = 1;
     CHECK(setsockopt(r2, SOL_SOCKET, SO_PASSCRED, &v, sizeof(v)) == 0, "SO_PASSCRED r2");
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+    /* A peek of a queue for a SO_PASSPIDFD receiver makes a pidfd: the checkpoint must close it again. */
+    CHECK(setsockopt(r2, SOL_SOCKET, SO_PASSPIDFD, &v, sizeof(v)) == 0, "SO_PASSPIDFD r2");
     sendn(r1, "cred", 4);
 
     pair(SOCK_STREAM, &o1, &o2);
@@ -261,7 +267,7 @@ int main(int argc, char **argv)
     /* credentials in flight */
     {
         char data[8];
-        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct ucred))]; } ctl;
+        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))]; } ctl;
         struct iovec iov = { data, sizeof(data) };
         struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
         ssize_t n = recvmsg(r2, &m, MSG_DONTWAIT);

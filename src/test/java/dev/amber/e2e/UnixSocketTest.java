@@ -93,11 +93,14 @@ class UnixSocketTest {
         Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
         try (Target t = Target.start(tmp, "unix_sockets")) {
             t.awaitReady();
+            ProcSnapshot before = t.snapshot();
             Path image = tmp.resolve("image");
             Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString());
             assertEquals(0, r.exit(), r.describe() + t.logText());
             Amber.Result again = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image2").toString());
             assertEquals(0, again.exit(), again.describe() + t.logText());
+            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+            CheckpointRestartTest.assertSame(before, t);   // no descriptor left behind by the peeks
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
         }

@@ -31,7 +31,7 @@ import java.util.List;
  * </pre>
  */
 final class UnixQueue {
-    private static final int SOL_SOCKET = 1, SO_PEEK_OFF = 42, SCM_RIGHTS = 1, SCM_CREDENTIALS = 2;
+    private static final int SOL_SOCKET = 1, SO_PEEK_OFF = 42, SCM_RIGHTS = 1, SCM_CREDENTIALS = 2, SCM_PIDFD = 4;
     private static final int MSG_OOB = 1, MSG_PEEK = 2, MSG_CTRUNC = 8, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40,
             MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
     private static final int PROT_RW = 3, MAP_PRIVATE_ANON = 0x22;
@@ -139,6 +139,8 @@ final class UnixQueue {
                     inj.call(Arch.SYS_CLOSE, c.getInt(i));
                     descriptors[0]++;
                 }
+            } else if (level == SOL_SOCKET && type == SCM_PIDFD && len >= 20) {
+                inj.call(Arch.SYS_CLOSE, c.getInt(at + 16));   // made for this peek (SO_PASSPIDFD): not in flight
             } else if (level == SOL_SOCKET && type == SCM_CREDENTIALS && len >= 28) {
                 credentials = new Credentials(c.getInt(at + 16), c.getInt(at + 20), c.getInt(at + 24));
             }
