@@ -45,18 +45,10 @@ final class Target implements AutoCloseable {
     /** Starts the target with cwd dir/cwd and stdout+stderr appended to dir/NAME.log. */
     static Target start(Path dir, String name, String... args) throws IOException, InterruptedException {
         Path binary = Targets.binary(name);
-        Path cwd = Files.createDirectories(dir.resolve("cwd"));
-        Path log = dir.resolve(name + ".log");
         List<String> cmd = new ArrayList<>();
         cmd.add(binary.toString());
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd)
-                .directory(cwd.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                .redirectErrorStream(true)
-                .start();
-        return new Target(name, binary, dir, log, p);
+        return launch(dir, name, binary, cmd);
     }
 
     /**
@@ -64,10 +56,13 @@ final class Target implements AutoCloseable {
      * cwd dir/cwd, stdin /dev/null, stdout+stderr appended to dir/NAME.log.
      */
     static Target command(Path dir, String name, String... command) throws IOException {
-        Path binary = Path.of(command[0]).toRealPath();
+        return launch(dir, name, Path.of(command[0]).toRealPath(), List.of(command));
+    }
+
+    private static Target launch(Path dir, String name, Path binary, List<String> cmd) throws IOException {
         Path cwd = Files.createDirectories(dir.resolve("cwd"));
         Path log = dir.resolve(name + ".log");
-        Process p = new ProcessBuilder(command)
+        Process p = new ProcessBuilder(cmd)
                 .directory(cwd.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
