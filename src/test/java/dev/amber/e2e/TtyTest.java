@@ -34,8 +34,6 @@ class TtyTest {
      * master reaches the job, which still has the terminal as its controlling terminal.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("needs PuppetTree to call ControllingTerminalKind.takeBeforeMembers right after a"
-            + " session leader's setsid, so the job inherits the controlling terminal (passes with that one line)")
     void pty_session() throws Exception {
         CheckpointRestartTest.roundTrip(tmp, "pty_session");
     }
