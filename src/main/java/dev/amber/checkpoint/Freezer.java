@@ -43,11 +43,24 @@ final class Freezer {
         }
     }
 
+    /**
+     * Whether a task that PTRACE_SEIZE refused with EPERM is on its way out: the kernel refuses
+     * a task that has begun to exit, as it refuses one that is gone.
+     */
+    static boolean exiting(int tid) {
+        try {
+            char state = dev.amber.proc.ProcStat.read(tid).state();
+            return state == 'Z' || state == 'X';
+        } catch (IOException e) {
+            return true;   // gone
+        }
+    }
+
     private static Tracee seizeIfAlive(int tid) throws IOException {
         try {
             return Tracee.seize(tid, 0);
         } catch (ErrnoException e) {
-            if (e.errno() == Errno.ESRCH) {
+            if (e.errno() == Errno.ESRCH || e.errno() == Errno.EPERM && exiting(tid)) {
                 return null;   // ended between the listing and the seize
             }
             throw e;

@@ -79,8 +79,10 @@ final class TreeFreezer {
             stopped.put(child, new Stopped(child, parent, Freezer.freeze(child)));
             return true;
         } catch (ErrnoException e) {
-            if (e.errno() == Errno.ESRCH) {
-                return false;   // exited between the listing and the seize: a zombie next pass, or reaped
+            // Exited between the listing and the seize (ESRCH; EPERM once it is exiting): a zombie
+            // on the next pass, or reaped.
+            if (e.errno() == Errno.ESRCH || e.errno() == Errno.EPERM && Freezer.exiting(child)) {
+                return false;
             }
             throw e;
         } catch (dev.amber.trace.TraceeGoneException e) {

@@ -113,6 +113,31 @@ class TreeTest {
         }
     }
 
+    /**
+     * A tree that never holds still (fork_churn.c: workers forking and exiting, threads starting
+     * and ending all the time): the freeze catches every process and thread, zombies included,
+     * and after restart the churn goes on with every worker ending well.
+     */
+    @Test
+    void tree_that_forks_all_the_time() throws Exception {
+        try (Target t = Target.start(tmp, "fork_churn")) {
+            try {
+                t.awaitReady();
+                if (!Amber.nocr()) {
+                    for (int round = 0; round < 3; round++) {
+                        Path image = tmp.resolve("image" + round);
+                        t.checkpointKill(image);
+                        t.restart(image);
+                    }
+                }
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
     @Test
     void checkpoint_without_kill_leaves_the_tree_running() throws Exception {
         try (Target t = Target.start(tmp, "refuse_tree")) {
