@@ -3,7 +3,7 @@
  *
  *   root R (a child subreaper, so orphans stay in the tree)
  *   +-- A   own process group;            +-- A1  in A's group
- *   +-- B   own session (setsid);         +-- B1  own group in B's session
+ *   +-- B   own session (setsid), b_only.dat open; +-- B1  own group in B's session
  *   +-- C2  group whose leader C1 exited (C1 was C's child; C2 came to R)
  *   +-- C   reaped C1
  *   +-- D2  session and group whose leader D1 exited (D1 was D's child)
@@ -164,6 +164,9 @@ int main(int argc, char **argv)
     if (b == 0) {
         arm_death();
         setsid();
+        int own = open("b_only.dat", O_RDWR | O_CREAT, 0600);   /* B's alone (and B1's) */
+        if (own < 0)
+            _exit(5);
         pid_t b1 = fork();
         if (b1 == 0) {
             arm_death();

@@ -165,6 +165,45 @@ class TreeTest {
     }
 
     /**
+     * A restart that fails in the middle of the tree (B's own file is a directory by now, which
+     * the up-front check passes but B cannot open for writing) kills and reaps every puppet made,
+     * the processes restored before B included, says why in one line, and works once the file is
+     * back.
+     */
+    @Test
+    void a_restart_failing_half_way_leaves_no_process() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "tree_shapes")) {
+            try {
+                t.awaitReady();
+                Map<Long, String> before = tree(t.pid);
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                for (long p : before.keySet()) {
+                    Procs.await(() -> !Procs.exists(p), Duration.ofSeconds(10), "pid " + p + " to disappear");
+                }
+                Path own = t.dir.resolve("cwd/b_only.dat");
+                Files.delete(own);
+                Files.createDirectory(own);
+                Amber.Result r = t.run("restart", "-D", image.toString());
+                assertEquals(1, r.exit(), r.describe());
+                assertEquals(1, r.stderrLines().size(), "one line\n" + r.describe());
+                assertTrue(r.stderr().contains("b_only.dat"), r.describe());
+                for (long p : before.keySet()) {
+                    assertFalse(Procs.exists(p), "pid " + p + " left behind by the failed restart\n" + r.describe());
+                }
+                Files.delete(own);
+                Files.createFile(own);
+                t.restart(image);
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
+    /**
      * A restart whose pids are taken (here by the original, still running) fails naming the pid
      * and its holder and offers --new-pidns; with it, the copy runs in a new pid namespace with
      * its saved pids there (NSpid), checks itself (every child's ids), and restart --wait reports
