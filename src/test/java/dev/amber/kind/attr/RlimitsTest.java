@@ -10,23 +10,23 @@ import org.junit.jupiter.api.Test;
 /** /proc/PID/limits text as the 16 limits, in resource order. */
 class RlimitsTest {
     private static final String TEXT = """
-            Limit                     Soft Limit           Hard Limit           Units     
-            Max cpu time              unlimited            unlimited            seconds   
-            Max file size             unlimited            unlimited            bytes     
-            Max data size             unlimited            unlimited            bytes     
-            Max stack size            8388608              unlimited            bytes     
-            Max core file size        0                    unlimited            bytes     
-            Max resident set          unlimited            unlimited            bytes     
-            Max processes             95654                95654                processes 
-            Max open files            1024                 1048576              files     
-            Max locked memory         8388608              8388608              bytes     
-            Max address space         unlimited            unlimited            bytes     
-            Max file locks            unlimited            unlimited            locks     
-            Max pending signals       95654                95654                signals   
-            Max msgqueue size         819200               819200               bytes     
-            Max nice priority         0                    0                    
-            Max realtime priority     0                    0                    
-            Max realtime timeout      unlimited            unlimited            us        
+            Limit                     Soft Limit           Hard Limit           Units
+            Max cpu time              unlimited            unlimited            seconds
+            Max file size             unlimited            unlimited            bytes
+            Max data size             unlimited            unlimited            bytes
+            Max stack size            8388608              unlimited            bytes
+            Max core file size        0                    unlimited            bytes
+            Max resident set          unlimited            unlimited            bytes
+            Max processes             95654                95654                processes
+            Max open files            1024                 1048576              files
+            Max locked memory         8388608              8388608              bytes
+            Max address space         unlimited            unlimited            bytes
+            Max file locks            unlimited            unlimited            locks
+            Max pending signals       95654                95654                signals
+            Max msgqueue size         819200               819200               bytes
+            Max nice priority         0                    0
+            Max realtime priority     0                    0
+            Max realtime timeout      unlimited            unlimited            us
             """;
 
     @Test
