@@ -67,12 +67,18 @@ class VncTest {
         List<Long> tree = new ArrayList<>();
         Amber.Running restart = null;
         try {
-            Procs.await(() -> run(display, "xdotool", "search", "--class", "xterm") == 0
-                    && run(display, "xdotool", "search", "--class", "xclock") == 0, Duration.ofSeconds(30),
-                    "the xterm and the clock on display :" + display);
+            Procs.await(() -> run(display, "xdotool", "search", "--onlyvisible", "--class", "xterm") == 0
+                    && run(display, "xdotool", "search", "--onlyvisible", "--class", "xclock") == 0,
+                    Duration.ofSeconds(30), "the xterm and the clock on display :" + display);
             Path before = tmp.resolve("before");
-            type(display, "echo $((6*7)) > " + before);
-            Procs.await(() -> Files.exists(before), Duration.ofSeconds(10), "the typed line to run in the xterm's shell");
+            // The xterm's window shows before its shell reads: what is typed before then is lost.
+            for (int attempt = 0; attempt < 5 && !Files.exists(before); attempt++) {
+                type(display, "echo $((6*7)) > " + before);
+                for (int i = 0; i < 30 && !Files.exists(before); i++)
+                    Thread.sleep(100);
+            }
+            assertTrue(Files.exists(before), "a line typed into the xterm did not run in its shell");
+            Thread.sleep(300);   // the prompt after it is drawn
             tree.addAll(ScreenTest.descendants(session.pid()));
             assertTrue(tree.size() >= 5, "session, Xtigervnc, xterm, bash, xclock: " + tree);
             Path shotBefore = screenshot(display, "vnc-before.png");
