@@ -70,6 +70,7 @@ class VncTest {
             Procs.await(() -> run(display, "xdotool", "search", "--onlyvisible", "--class", "xterm") == 0
                     && run(display, "xdotool", "search", "--onlyvisible", "--class", "xclock") == 0,
                     Duration.ofSeconds(30), "the xterm and the clock on display :" + display);
+            tree.addAll(ScreenTest.descendants(session.pid()));   // now, so that a failure below still ends them
             Path before = tmp.resolve("before");
             // The xterm's window shows before its shell reads: what is typed before then is lost.
             for (int attempt = 0; attempt < 5 && !Files.exists(before); attempt++) {
@@ -79,7 +80,6 @@ class VncTest {
             }
             assertTrue(Files.exists(before), "a line typed into the xterm did not run in its shell");
             Thread.sleep(300);   // the prompt after it is drawn
-            tree.addAll(ScreenTest.descendants(session.pid()));
             assertTrue(tree.size() >= 5, "session, Xtigervnc, xterm, bash, xclock: " + tree);
             Path shotBefore = screenshot(display, "vnc-before.png");
             Path vncBefore = vncSnapshot(port, "vnc-before.jpg");
@@ -114,6 +114,8 @@ class VncTest {
             screenshot(display, "vnc-typed.png");
             System.out.println("vnc: " + r.stdoutSoFar().strip());
         } finally {
+            if (session.isAlive() || (restart != null && restart.isAlive()))
+                tree.addAll(ScreenTest.descendants(session.pid()));
             for (long pid : tree.reversed()) {
                 ScreenTest.kill(pid);
             }
