@@ -59,6 +59,21 @@ public final class TreeRestore implements AutoCloseable {
         return hostPids.getOrDefault(saved, saved);
     }
 
+    private final java.util.Map<Integer, dev.amber.image.proto.Memory> inherited = new HashMap<>();
+
+    /**
+     * Records that the puppet of saved pid {@code pid} was cloned from a puppet whose memory was
+     * already restored to {@code memory} (its parent's): kind.memory keeps what is alike.
+     */
+    public void inherited(int pid, dev.amber.image.proto.Memory memory) {
+        inherited.put(pid, memory);
+    }
+
+    /** The saved memory the puppet of {@code pid} was born with, or null when it was born empty. */
+    public dev.amber.image.proto.Memory inheritedMemory(int pid) {
+        return inherited.get(pid);
+    }
+
     /** Every process of the tree being restored. */
     public Set<Integer> pids() {
         return pids;

@@ -40,6 +40,10 @@ final class Puppet implements AutoCloseable {
     private Injector injector;
     private long workArea;
     private boolean alive = true;
+    /** Where its syscall instruction is: the puppet program's, or the work area of the puppet it was cloned from. */
+    private long gadget = PuppetElf.SYSCALL_AT;
+    /** Where its pidfd of Amber is now (inherited at that number). */
+    private int pidfdNow = AMBER_PIDFD;
 
     private Puppet(Tracee tracee) {
         this.tracee = tracee;
@@ -102,7 +106,11 @@ final class Puppet implements AutoCloseable {
             if (child[0] <= 0 || r != pid && r != child[0]) {
                 throw new IllegalStateException("clone3 made pid " + r + " (event " + child[0] + "), not " + pid);
             }
-            return new Puppet(Tracee.adopt(child[0]));
+            Puppet born = new Puppet(Tracee.adopt(child[0]));
+            born.gadget = inj.gadget();   // its memory is this one's: so is the syscall instruction
+            born.pidfdNow = pidfdNow;
+            dev.amber.kind.TreeRestore.amberPidfd(born.pid(), pidfdNow);
+            return born;
         } catch (IOException | RuntimeException e) {
             if (child[0] > 0) {
                 kill(child[0]);
@@ -139,7 +147,7 @@ final class Puppet implements AutoCloseable {
     /** The injector, made on first use (on the puppet program's own syscall until {@link #prepare}). */
     Injector injector() throws IOException {
         if (injector == null) {
-            injector = new Injector(tracee, PuppetElf.SYSCALL_AT);
+            injector = new Injector(tracee, gadget);
         }
         return injector;
     }
@@ -149,7 +157,7 @@ final class Puppet implements AutoCloseable {
      * scratch space there, and unmaps everything else of the puppet but the vDSO; closes every
      * descriptor.
      */
-    void prepare(Memory saved) throws IOException {
+    void prepare(Memory saved, List<Vma> kept) throws IOException {
         Injector injector = injector();
         List<MapsEntry> current = Maps.read(tracee.tid());
         AddressSpace space = new AddressSpace();
@@ -167,14 +175,16 @@ final class Puppet implements AutoCloseable {
         AddressSpace keep = new AddressSpace().add(workArea, workArea + WORK_AREA);
         current.stream().filter(m -> m.path().equals("[vdso]") || m.path().equals("[vvar]")
                 || m.path().equals("[vvar_vclock]")).forEach(m -> keep.add(m.start(), m.end()));
+        kept.forEach(v -> keep.add(v.getStart(), v.getEnd()));   // inherited from the parent as they were saved
         for (long[] gap : keep.gaps(0, Arch.TASK_SIZE)) {
             injector.check("munmap puppet memory", Arch.SYS_MUNMAP, gap[0], gap[1] - gap[0]);
         }
         // Amber's pidfd moves above every descriptor the process will have; the rest is closed.
         int at = amberPidfdAt;
-        if (at != AMBER_PIDFD) {
-            injector.check("dup3 amber's pidfd", Arch.SYS_DUP3, AMBER_PIDFD, at, 0);
+        if (at != pidfdNow) {
+            injector.check("dup3 amber's pidfd", Arch.SYS_DUP3, pidfdNow, at, 0);
         }
+        pidfdNow = at;
         injector.check("close_range", Arch.SYS_CLOSE_RANGE, 0, at - 1, 0);
         injector.check("close_range", Arch.SYS_CLOSE_RANGE, at + 1, 0xffffffffL, 0);
         dev.amber.kind.TreeRestore.amberPidfd(tracee.tid(), at);

@@ -48,11 +48,23 @@ final class PuppetTree implements AutoCloseable {
     private boolean done;
 
     private final TreeRestore tree;
+    private final MemoryPhase memoryPhase;
 
-    private PuppetTree(List<Process> processes, boolean newPidns, TreeRestore tree) {
+    /**
+     * Restores a process's memory into its puppet as soon as the puppet exists, before it clones
+     * its children: they are born with that memory, sharing its pages as after fork.
+     * {@code inheritedFrom} is the process whose restored memory the puppet was born with (null:
+     * born empty).
+     */
+    interface MemoryPhase {
+        void restore(Process p, Puppet puppet, Process inheritedFrom) throws IOException;
+    }
+
+    private PuppetTree(List<Process> processes, boolean newPidns, TreeRestore tree, MemoryPhase memoryPhase) {
         processes.forEach(p -> saved.put(p.getPid(), p));
         this.newPidns = newPidns;
         this.tree = tree;
+        this.memoryPhase = memoryPhase;
     }
 
     /**
@@ -60,8 +72,9 @@ final class PuppetTree implements AutoCloseable {
      * With {@code newPidns} the tree is made in a new pid namespace (and a new mount namespace
      * with its own /proc), under a helper init at pid 1: the saved pids need not be free here.
      */
-    static PuppetTree create(List<Process> processes, boolean newPidns, TreeRestore restore) throws IOException {
-        PuppetTree tree = new PuppetTree(processes, newPidns, restore);
+    static PuppetTree create(List<Process> processes, boolean newPidns, TreeRestore restore, MemoryPhase memoryPhase)
+            throws IOException {
+        PuppetTree tree = new PuppetTree(processes, newPidns, restore, memoryPhase);
         try {
             tree.build(processes.getFirst());
             return tree;
@@ -102,6 +115,7 @@ final class PuppetTree implements AutoCloseable {
         }
         Puppet.kill(first.pid());
         first = null;
+        memoryPhase.restore(root, puppets.get(root.getPid()), null);
         makeChildren(root);
         joinGroups();
         for (Process p : saved.values()) {
@@ -153,6 +167,9 @@ final class PuppetTree implements AutoCloseable {
             puppets.put(c.getPid(), helper.fork(c.getPid(), true, 0));
         } else {
             puppets.put(c.getPid(), parent.fork(c.getPid(), false, signal));
+        }
+        if (!c.hasZombie()) {
+            memoryPhase.restore(c, puppets.get(c.getPid()), saved.get(c.getPpid()));
         }
     }
 
@@ -239,10 +256,13 @@ final class PuppetTree implements AutoCloseable {
         int signal = status & 0x7f;
         Regs regs = inj.savedRegs();
         if (signal == 0) {
-            regs = regs.with(Arch.RIP, PuppetElf.SYSCALL_AT).with(Arch.RAX, Arch.SYS_EXIT_GROUP)
+            regs = regs.with(Arch.RIP, inj.gadget()).with(Arch.RAX, Arch.SYS_EXIT_GROUP)
                     .with(Arch.RDI, (status >> 8) & 0xff).with(Arch.ORIG_RAX, -1);
         } else {
             inj.check("prctl(PR_SET_DUMPABLE, 0)", Arch.SYS_PRCTL, PR_SET_DUMPABLE, 0);
+            // It waits in pause() for the signal: its memory may be its parent's by now, with
+            // nothing sensible to run after the clone.
+            regs = regs.with(Arch.RIP, inj.gadget()).with(Arch.RAX, Arch.SYS_PAUSE).with(Arch.ORIG_RAX, -1);
         }
         inj.finishWith(regs, 0);
         inj.close();

@@ -18,6 +18,9 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import dev.amber.kind.TreeRestore;
+import dev.amber.image.proto.Vma;
+import dev.amber.kind.memory.Inherited;
+import dev.amber.kind.memory.MemoryKind;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Syscall;
 import dev.amber.trace.Tracee;
@@ -92,49 +95,83 @@ public final class Restarter {
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
         boolean succeeded = false;
-        TreeRestore undo = null;
-        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob);
-                PuppetTree puppets = PuppetTree.create(processes, newPidns, tree)) {
-            timing.mark("puppets");
-            undo = tree;
-            for (Process process : processes) {
-                tree.hostPid(process.getPid(), puppets.get(process.getPid()).pid());
-            }
-            List<List<Tracee>> threads = new ArrayList<>();
-            for (Process process : processes) {
-                if (!process.hasZombie()) {
-                    threads.add(restore(process, puppets.get(process.getPid()), pages, tree, timing));
+        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob)) {
+            try {
+                Map<Integer, RestoreContext> contexts = new HashMap<>();
+                PuppetTree.MemoryPhase memory = (process, puppet, from) ->
+                        contexts.put(process.getPid(), restoreMemory(process, puppet, from, pages, tree, timing));
+                try (PuppetTree puppets = PuppetTree.create(processes, newPidns, tree, memory)) {
+                    timing.mark("puppets");
+                    List<List<Tracee>> threads = new ArrayList<>();
+                    for (Process process : processes) {
+                        if (!process.hasZombie()) {
+                            threads.add(restoreRest(contexts.get(process.getPid()), puppets.get(process.getPid()),
+                                    timing));
+                        }
+                    }
+                    tree.finish();
+                    int i = 0;
+                    for (Process process : processes) {
+                        if (!process.hasZombie()) {
+                            puppets.get(process.getPid()).release(threads.get(i++), frozen || process.getStopped());
+                        }
+                    }
+                    puppets.startInit();
+                    puppets.released();
+                    succeeded = true;
+                    hostPid = puppets.get(processes.getFirst().getPid()).pid();
+                    waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;
+                    timing.mark("release");
+                }
+            } finally {
+                if (!succeeded) {
+                    tree.failed();   // the puppets are gone: now what was made for them outside
                 }
             }
-            tree.finish();
-            int i = 0;
-            for (Process process : processes) {
-                if (!process.hasZombie()) {
-                    puppets.get(process.getPid()).release(threads.get(i++), frozen || process.getStopped());
-                }
-            }
-            puppets.startInit();
-            puppets.released();
-            succeeded = true;
-            hostPid = puppets.get(processes.getFirst().getPid()).pid();
-            waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;
-            timing.mark("release");
         } finally {
-            if (!succeeded && undo != null) {
-                undo.failed();   // the puppets are gone: now what was made for them outside
-            }
             Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 0, 0);
         }
     }
 
-    /** Restores one process into its puppet; returns its threads, ready to be let go. */
-    private static List<Tracee> restore(Process process, Puppet puppet, PageSource pages, TreeRestore tree,
-            Timing timing) throws IOException {
+    /** The kinds restored while the tree is being made, up to and including the memory itself. */
+    private static final int MEMORY_KINDS = memoryKinds();
+
+    private static int memoryKinds() {
+        for (int i = 0; i < Kinds.ALL.size(); i++) {
+            if (Kinds.ALL.get(i).name().equals(MemoryKind.NAME)) {
+                return i + 1;
+            }
+        }
+        throw new IllegalStateException("no memory kind in Kinds.ALL");
+    }
+
+    /**
+     * A process's memory, restored as soon as its puppet exists and before the puppet clones its
+     * children. A puppet born of its parent's puppet keeps the private mappings the parent has
+     * alike ({@link Inherited}): their pages stay shared until one side writes.
+     */
+    private static RestoreContext restoreMemory(Process process, Puppet puppet, Process from, PageSource pages,
+            TreeRestore tree, Timing timing) throws IOException {
+        tree.hostPid(process.getPid(), puppet.pid());
+        List<Vma> kept = Inherited.kept(process.getMemory(), from == null ? null : from.getMemory());
+        if (from != null) {
+            tree.inherited(process.getPid(), from.getMemory());
+        }
         puppet.amberPidfdAbove(dev.amber.kind.memfd.MemfdEarlyKind.highestFd(process));
-        puppet.prepare(process.getMemory());
+        puppet.prepare(process.getMemory(), kept);
         RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, process.getThreads(0),
                 pages, tree);
-        for (ProcessKind kind : Kinds.ALL) {
+        for (ProcessKind kind : Kinds.ALL.subList(0, MEMORY_KINDS)) {
+            kind.restore(ctx);
+            timing.mark(kind.name());
+        }
+        return ctx;
+    }
+
+    /** Every other kind, once the whole tree exists; returns the threads, ready to be let go. */
+    private static List<Tracee> restoreRest(RestoreContext ctx, Puppet puppet, Timing timing) throws IOException {
+        Process process = ctx.process();
+        for (ProcessKind kind : Kinds.ALL.subList(MEMORY_KINDS, Kinds.ALL.size())) {
             kind.restore(ctx);
             timing.mark(kind.name());
         }

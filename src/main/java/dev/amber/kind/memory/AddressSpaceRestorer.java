@@ -31,7 +31,7 @@ final class AddressSpaceRestorer {
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000,
             O_TMPFILE = 020200000, AT_FDCWD = -100;
-    private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0;
+    private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0, MADV_DONTNEED = 4;
 
     private final RestoreContext ctx;
     private final Injector inj;
@@ -51,8 +51,13 @@ final class AddressSpaceRestorer {
             case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED, MEMFD -> true;
             default -> false;
         }).toList();
+        Memory parent = ctx.tree().inheritedMemory(ctx.process().getPid());
+        java.util.Set<Long> kept = new java.util.HashSet<>();
+        Inherited.kept(memory, parent).forEach(v -> kept.add(v.getStart()));
         for (Vma v : mapped) {
-            map(v);
+            if (!kept.contains(v.getStart())) {
+                map(v);
+            }
         }
         for (long fd : remadeFiles.values()) {
             inj.check("close", Arch.SYS_CLOSE, fd);
@@ -62,9 +67,31 @@ final class AddressSpaceRestorer {
             inj.check("close", Arch.SYS_CLOSE, fd);
         }
         openFiles.clear();
-        PageFiller.fill(ctx.pid(), memory, ctx.pages());
+        Memory fresh = memory.toBuilder().clearVmas()
+                .addAllVmas(memory.getVmasList().stream().filter(v -> !kept.contains(v.getStart())).toList()).build();
+        PageFiller.fill(ctx.pid(), fresh, ctx.pages());
+        for (Vma v : mapped) {
+            if (kept.contains(v.getStart())) {
+                patch(v, parent);
+            }
+        }
         for (Vma v : mapped) {
             finish(v);
+        }
+    }
+
+    /** A mapping kept from the parent: only the pages that differ from the parent's are written. */
+    private void patch(Vma v, Memory parent) throws IOException {
+        Inherited.Patch p = Inherited.patch(v, memory, parent, ctx.pages());
+        if (!p.writes().isEmpty() && (v.getProt() & PROT_WRITE) == 0) {
+            inj.check("mprotect " + describe(v), Arch.SYS_MPROTECT, v.getStart(), v.getEnd() - v.getStart(),
+                    v.getProt() | PROT_WRITE);
+        }
+        for (long[] w : p.writes()) {
+            ProcessMemory.write(ctx.pid(), w[0], ctx.pages().slice(memory.getPagesFile(), w[1], w[2]));
+        }
+        for (long[] d : p.drops()) {
+            inj.check("madvise(MADV_DONTNEED) " + describe(v), Arch.SYS_MADVISE, d[0], d[1], MADV_DONTNEED);
         }
     }
 
