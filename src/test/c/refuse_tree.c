@@ -32,6 +32,8 @@ int main(int argc, char **argv)
 {
     test_init(argc, argv);
     pid_t parent = getpid();
+    int up[2];
+    CHECK(pipe(up) == 0, "pipe: %s", strerror(errno));
     pid_t child = fork();
     CHECK(child >= 0, "fork: %s", strerror(errno));
     if (child == 0) {
@@ -39,9 +41,15 @@ int main(int argc, char **argv)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(2); /* the parent died before PDEATHSIG was armed */
+        close(up[0]);
+        close(up[1]);   /* set up: the parent's read sees end of file */
         for (;;)
             pause();
     }
+    close(up[1]);
+    char b;
+    CHECK(read(up[0], &b, 1) == 0, "the child's set-up pipe");   /* READY only once the child is as it stays */
+    close(up[0]);
     test_msg("CHILD %d", (int)child);
     test_ready();
     test_waitsig();

@@ -292,7 +292,8 @@ class TreeTest {
             String[] f = v.split(" ", 5);
             boolean groupOut = !raw.containsKey(Long.parseLong(f[1])) && f[1].equals(r[1]);
             boolean sessionOut = !raw.containsKey(Long.parseLong(f[2])) && f[2].equals(r[2]);
-            out.put(p, f[0] + " " + (groupOut ? "out" : f[1]) + " " + (sessionOut ? "out" : f[2]) + " " + f[3] + " " + f[4]);
+            String state = f[3].equals("R") ? "S" : f[3];   // running or sleeping: a matter of the moment
+            out.put(p, f[0] + " " + (groupOut ? "out" : f[1]) + " " + (sessionOut ? "out" : f[2]) + " " + state + " " + f[4]);
         });
         return out;
     }
