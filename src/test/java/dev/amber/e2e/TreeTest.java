@@ -59,6 +59,28 @@ class TreeTest {
     }
 
     /**
+     * fifo_tree.c: a named FIFO between parent and child with bytes in flight, and a pipe whose
+     * writers have all gone, read to its end after restart: every byte once, then end of file.
+     */
+    @Test
+    void fifo_and_a_pipe_without_writers() throws Exception {
+        try (Target t = Target.start(tmp, "fifo_tree")) {
+            try {
+                t.awaitReady();
+                if (!Amber.nocr()) {
+                    Path image = tmp.resolve("image");
+                    t.checkpointKill(image);
+                    t.restart(image);
+                }
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
+    /**
      * A real program's shape (server_tree.c): an epoll server over a unix listening socket, an
      * accepted connection, an eventfd and a periodic timerfd, with its client (a child) in the
      * middle of a ping/pong conversation; after restart both carry on, and every reply matches.
