@@ -204,6 +204,9 @@ public final class Checkpointer {
                 refusals.addAll(dump(h, treeDump, timing));
             }
             refusals.addAll(treeDump.finish());
+            Map<Integer, Integer> parents = new LinkedHashMap<>();
+            held.forEach(h -> parents.put(h.pid, h.record.getPpid()));
+            refusals.addAll(SharedWithParent.check(parents));
             if (!refusals.isEmpty()) {
                 throw new RefusedException(refusals);
             }

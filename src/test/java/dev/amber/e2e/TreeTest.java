@@ -271,6 +271,33 @@ class TreeTest {
         }
     }
 
+    /** A child sharing its parent's memory and descriptor table (clone CLONE_VM|CLONE_FILES) is refused, naming both. */
+    @Test
+    void child_sharing_the_parents_memory_is_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "refuse_clone_vm")) {
+            try {
+                t.awaitReady();
+                long child = Long.parseLong(t.logLines().stream().filter(l -> l.startsWith("CHILD ")).findFirst()
+                        .orElseThrow().substring(6));
+                Path image = tmp.resolve("image");
+                Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
+                assertEquals(3, r.exit(), r.describe());
+                String prefix = "pid " + child + " parent " + t.pid + ": shared with the parent process: it shares ";
+                assertTrue(r.stderrLines().stream().anyMatch(l -> l.startsWith(prefix + "its memory (CLONE_VM")),
+                        r.describe());
+                assertTrue(r.stderrLines().stream().anyMatch(l -> l.startsWith(prefix + "its descriptor table")),
+                        r.describe());
+                assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an image");
+                Procs.await(() -> Procs.runsFree(t.pid) && Procs.runsFree(child), Duration.ofSeconds(5), "both to run free");
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+            } finally {
+                killTree(t);
+            }
+        }
+    }
+
     /** Checkpointing A of tree_shapes alone: its pipes' other ends are the root's, outside A's subtree. */
     @Test
     void pipe_to_a_process_outside_is_refused() throws Exception {
