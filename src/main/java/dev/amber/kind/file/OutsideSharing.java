@@ -17,8 +17,8 @@ import java.util.Set;
 /**
  * Open file descriptions of the tree that a process outside it holds too. One that is reopened by
  * path (a file, a directory, a device, a terminal) is the same file again after a restart; any
- * other (a socket, an eventfd, an epoll, a timerfd, a memfd...) would be a new one, cut off from
- * that process: refused, naming it. Found once every process is dumped, with one pass over the
+ * other (a socket, an eventfd, an epoll, a timerfd, a memfd, a deleted file...) would be a new
+ * one, cut off from that process: refused, naming it. Found once every process is dumped, with one pass over the
  * descriptors of every other process: those whose link reads the same are asked with kcmp.
  */
 final class OutsideSharing {
@@ -30,7 +30,8 @@ final class OutsideSharing {
     private OutsideSharing() {}
 
     static void note(DumpContext ctx, int fd, String target) {
-        if (target.startsWith("/") || target.startsWith("pipe:")) {
+        boolean byPath = target.startsWith("/") && !target.startsWith("/memfd:") && !target.endsWith(" (deleted)");
+        if (byPath || target.startsWith("pipe:")) {
             return;   // reopened by path; pipes have their own check (kind.pipe)
         }
         OutsideSharing s = ctx.tree().cached(OutsideSharing.class, () -> {
