@@ -14,7 +14,24 @@ import java.nio.file.Path;
 public final class Gadget {
     private Gadget() {}
 
+    /** Where the first syscall instruction lies in the vDSO (the same image in every process): -1 until found. */
+    private static volatile long vdsoOffset = -1;
+
     public static long find(int pid) throws IOException {
+        long known = vdsoOffset;
+        if (known >= 0) {   // the vDSO's base from the auxiliary vector, and two bytes to confirm: no maps to read
+            long base = dev.amber.proc.Auxv.read(pid).value(dev.amber.proc.Auxv.AT_SYSINFO_EHDR).orElse(0);
+            if (base != 0) {
+                try {
+                    byte[] b = ProcessMemory.read(pid, base + known, 2);
+                    if (b[0] == Arch.SYSCALL_INSN[0] && b[1] == Arch.SYSCALL_INSN[1]) {
+                        return base + known;
+                    }
+                } catch (IOException e) {
+                    // Not mapped there (moved or unmapped): look in its maps.
+                }
+            }
+        }
         long fallbackStart = 0, fallbackEnd = 0;
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
             String[] f = line.split("\\s+", 6);
@@ -24,6 +41,7 @@ public final class Gadget {
             if (name.equals("[vdso]")) {
                 long at = search(pid, start, end);
                 if (at != 0) {
+                    vdsoOffset = at - start;
                     return at;
                 }
             } else if (f[1].startsWith("r-x") && fallbackStart == 0 && !name.equals("[vsyscall]")) {

@@ -23,6 +23,9 @@ public final class NamespaceKind implements ProcessKind {
         return "namespaces";
     }
 
+    /** Amber's own namespaces: read once. */
+    private static final java.util.Map<String, String> OURS = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
     public void dump(DumpContext ctx) throws IOException {
         int pid = ctx.pid();
@@ -33,7 +36,13 @@ public final class NamespaceKind implements ProcessKind {
                 continue;
             }
             String target = Files.readSymbolicLink(theirs).toString();
-            String mine = Files.readSymbolicLink(ours).toString();
+            String mine = OURS.computeIfAbsent(ns, k -> {
+                try {
+                    return Files.readSymbolicLink(ours).toString();
+                } catch (IOException e) {
+                    return "";
+                }
+            });
             if (!target.equals(mine)) {
                 ctx.refuse("namespace " + ns, target, "differs from amber's (" + mine
                         + "): processes in other namespaces (containers) are not supported yet");
