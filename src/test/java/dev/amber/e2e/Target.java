@@ -142,6 +142,13 @@ final class Target implements AutoCloseable {
                         + ")\n--- restart stderr\n" + r.stderrSoFar() + logText());
             Thread.sleep(10);
         }
+        // A restored process stopped in a blocking call re-enters it when let go; a handled signal
+        // that comes before it has (a window of microseconds) runs its handler and the call then
+        // blocks anew instead of returning EINTR (see the README's limits). Give it the moment.
+        long settle = System.nanoTime() + Duration.ofMillis(300).toNanos();
+        while (Procs.state(pid) == 'R' && System.nanoTime() < settle) {
+            Thread.sleep(5);
+        }
         restart = r;
     }
 
