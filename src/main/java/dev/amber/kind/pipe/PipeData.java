@@ -5,12 +5,10 @@ import dev.amber.kind.TreeRestore;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Errno;
 import dev.amber.sys.ErrnoException;
+import dev.amber.sys.LocalBuffer;
 import dev.amber.sys.Pidfd;
 import dev.amber.sys.Syscall;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /** Pipe work in Amber's own process: reading buffered bytes without taking them, making pipes again. */
 final class PipeData {
@@ -29,19 +27,17 @@ final class PipeData {
             return new byte[0];
         }
         int reader = writeEnd ? openPath("/proc/self/fd/" + fd, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : fd;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment fds = arena.allocate(8);
-            ErrnoException.check(Syscall.raw(Arch.SYS_PIPE2, fds.address(), O_CLOEXEC | O_NONBLOCK, 0), "pipe2",
+        try (LocalBuffer fds = new LocalBuffer(8)) {
+            ErrnoException.check(Syscall.raw(Arch.SYS_PIPE2, fds.at(0), O_CLOEXEC | O_NONBLOCK, 0), "pipe2",
                     "a pipe of amber's own");
-            int r = fds.get(ValueLayout.JAVA_INT, 0), w = fds.get(ValueLayout.JAVA_INT, 4);
-            try {
+            int r = fds.getInt(0), w = fds.getInt(4);
+            try (LocalBuffer buf = new LocalBuffer(queued)) {
                 Syscall.raw(Arch.SYS_FCNTL, w, F_SETPIPE_SZ, Math.max(queued, 4096));
                 long teed = ErrnoException.check(Syscall.raw(Arch.SYS_TEE, reader, w, queued, SPLICE_F_NONBLOCK),
                         "tee", "the pipe's buffered data");
-                MemorySegment buf = arena.allocate(Math.max(teed, 1));
                 long got = 0;
                 while (got < teed) {
-                    long n = ErrnoException.check(Syscall.raw(Arch.SYS_READ, r, buf.address() + got, teed - got),
+                    long n = ErrnoException.check(Syscall.raw(Arch.SYS_READ, r, buf.at(got), teed - got),
                             "read", "the copy of the pipe's data");
                     if (n == 0) {
                         break;
@@ -51,7 +47,7 @@ final class PipeData {
                 if (got != queued) {
                     throw new IOException("pipe holds " + queued + " bytes but only " + got + " could be copied");
                 }
-                return buf.asSlice(0, got).toArray(ValueLayout.JAVA_BYTE);
+                return buf.get(0, (int) got);
             } finally {
                 Pidfd.close(r);
                 Pidfd.close(w);
@@ -64,17 +60,15 @@ final class PipeData {
     }
 
     static int queued(int fd) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment n = arena.allocate(4);
-            ErrnoException.check(Syscall.raw(Arch.SYS_IOCTL, fd, FIONREAD, n.address()), "ioctl(FIONREAD)", "pipe");
-            return n.get(ValueLayout.JAVA_INT, 0);
+        try (LocalBuffer n = new LocalBuffer(4)) {
+            ErrnoException.check(Syscall.raw(Arch.SYS_IOCTL, fd, FIONREAD, n.at(0)), "ioctl(FIONREAD)", "pipe");
+            return n.getInt(0);
         }
     }
 
     static int openPath(String path, int flags) throws ErrnoException {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = arena.allocateFrom(path);
-            return (int) ErrnoException.check(Syscall.raw(Arch.SYS_OPENAT, AT_FDCWD, p.address(), flags, 0),
+        try (LocalBuffer p = new LocalBuffer(path.length() * 4L + 1)) {
+            return (int) ErrnoException.check(Syscall.raw(Arch.SYS_OPENAT, AT_FDCWD, p.putString(0, path), flags, 0),
                     "open", path);
         }
     }
@@ -82,12 +76,11 @@ final class PipeData {
     /** A new pipe in Amber with the saved size and bytes; both ends kept until the restart ends. */
     static int[] makePipe(TreeRestore tree, Pipe saved) throws IOException {
         int r, w;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment fds = arena.allocate(8);
-            ErrnoException.check(Syscall.raw(Arch.SYS_PIPE2, fds.address(), O_CLOEXEC, 0), "pipe2",
+        try (LocalBuffer fds = new LocalBuffer(8)) {
+            ErrnoException.check(Syscall.raw(Arch.SYS_PIPE2, fds.at(0), O_CLOEXEC, 0), "pipe2",
                     "pipe:[" + saved.getId() + "]");
-            r = tree.keep(fds.get(ValueLayout.JAVA_INT, 0));
-            w = tree.keep(fds.get(ValueLayout.JAVA_INT, 4));
+            r = tree.keep(fds.getInt(0));
+            w = tree.keep(fds.getInt(4));
         }
         fill(w, saved);
         return new int[] {r, w};
@@ -120,11 +113,11 @@ final class PipeData {
         if (data.length == 0) {
             return;
         }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, data);
+        try (LocalBuffer buf = new LocalBuffer(data.length)) {
+            buf.put(0, data);
             long done = 0;
             while (done < data.length) {
-                long n = Syscall.raw(Arch.SYS_WRITE, w, buf.address() + done, data.length - done);
+                long n = Syscall.raw(Arch.SYS_WRITE, w, buf.at(done), data.length - done);
                 if (n < 0) {
                     throw new IOException("cannot put " + data.length + " bytes back into pipe:[" + saved.getId()
                             + "] (" + Errno.describe((int) -n) + ")");

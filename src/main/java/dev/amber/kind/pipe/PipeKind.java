@@ -41,8 +41,7 @@ import java.util.Map;
  */
 public final class PipeKind implements FdKind {
     private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000,
-            O_CLOEXEC = 02000000, F_SETFL = 4, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, FIONREAD = 0x541B,
-            SPLICE_F_NONBLOCK = 2, AT_FDCWD = -100;
+            O_CLOEXEC = 02000000, F_SETFL = 4, F_GETPIPE_SZ = 1032;
     /** Status flags F_SETFL can change on a pipe (O_ASYNC is the descriptor table's business). */
     private static final int SETTABLE = O_NONBLOCK | 02000 /* O_APPEND */ | 040000 /* O_DIRECT */ | 01000000 /* O_NOATIME */;
 
