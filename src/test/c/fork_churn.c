@@ -81,8 +81,10 @@ int main(int argc, char **argv)
                 continue;
             fail("waitpid: %s after %ld reaped", strerror(errno), reaped);
         }
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            bad++;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            if (bad++ == 0)
+                test_msg("worker %d ended with status 0x%x (reaped %ld, at_ready %ld)", (int)p, st, reaped, at_ready);
+        }
         reaped++;
         worker(seed += 7919);
         if (at_ready < 0 && reaped == 50) {

@@ -42,15 +42,23 @@ final class TreeFreezer {
         Map<Integer, Zombie> zombies = new LinkedHashMap<>();
         try {
             stopped.put(root, new Stopped(root, 0, Freezer.freeze(root)));
-            for (boolean grew = true; grew; ) {
-                grew = false;
+            long deadline = System.nanoTime() + EXIT_WAIT_NANOS;
+            for (boolean again = true; again; ) {
+                again = false;
                 for (Stopped p : new ArrayList<>(stopped.values())) {
                     for (Tracee t : p.threads()) {
                         for (int child : childrenOf(p.pid(), t.tid())) {
                             if (stopped.containsKey(child) || zombies.containsKey(child)) {
                                 continue;
                             }
-                            grew |= add(p.pid(), child, stopped, zombies);
+                            Added a = add(p.pid(), child, stopped, zombies);
+                            // A child caught in the middle of exiting is a zombie a moment later:
+                            // its parent may be waiting for it, so look again until it is one.
+                            again |= a != Added.GONE;
+                            if (a == Added.EXITING && System.nanoTime() > deadline) {
+                                throw new IOException("pid " + child + " (child of pid " + p.pid()
+                                        + ") has been exiting for over 2 s: checkpoint again once it has");
+                            }
                         }
                     }
                 }
@@ -62,32 +70,40 @@ final class TreeFreezer {
         }
     }
 
-    /** Stops {@code child} (or lists it as a zombie); false when it ended before it could be. */
-    private static boolean add(int parent, int child, Map<Integer, Stopped> stopped, Map<Integer, Zombie> zombies)
+    private static final long EXIT_WAIT_NANOS = 2_000_000_000L;
+
+    /** What became of a child: stopped or listed as a zombie, on its way out, or gone (reaped). */
+    private enum Added { ADDED, EXITING, GONE }
+
+    /** Stops {@code child}, or lists it as a zombie. */
+    private static Added add(int parent, int child, Map<Integer, Stopped> stopped, Map<Integer, Zombie> zombies)
             throws IOException {
         ProcStat stat;
         try {
             stat = ProcStat.read(child);
         } catch (NoSuchFileException e) {
-            return false;
+            return Added.GONE;
         }
         if (stat.state() == 'Z') {
             zombies.put(child, new Zombie(child, stat));
-            return true;
+            return Added.ADDED;
         }
         try {
             stopped.put(child, new Stopped(child, parent, Freezer.freeze(child)));
-            return true;
+            return Added.ADDED;
         } catch (ErrnoException e) {
-            // Exited between the listing and the seize (ESRCH; EPERM once it is exiting): a zombie
-            // on the next pass, or reaped.
+            // Exited between the listing and the seize (ESRCH; EPERM once it is exiting).
             if (e.errno() == Errno.ESRCH || e.errno() == Errno.EPERM && Freezer.exiting(child)) {
-                return false;
+                return exists(child) ? Added.EXITING : Added.GONE;
             }
             throw e;
         } catch (dev.amber.trace.TraceeGoneException e) {
-            return false;
+            return exists(child) ? Added.EXITING : Added.GONE;
         }
+    }
+
+    private static boolean exists(int pid) {
+        return java.nio.file.Files.exists(java.nio.file.Path.of("/proc/" + pid));
     }
 
     private static int[] childrenOf(int pid, int tid) throws IOException {
