@@ -2,8 +2,8 @@ package dev.amber.checkpoint;
 
 import dev.amber.image.proto.LeaderState;
 import dev.amber.image.proto.Process;
+import dev.amber.kind.OutsideProcesses;
 import dev.amber.proc.ProcStat;
-import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -40,26 +40,12 @@ final class Leaders {
 
     /** The sessions and groups of every process outside the tree (and their own pids). */
     private static void scanOutside(Set<Integer> inTree, Set<Integer> sessions, Set<Integer> groups) {
-        int[] all;
-        try (var dir = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
-            all = dir.map(f -> f.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
-                    .mapToInt(Integer::parseInt).toArray();
-        } catch (IOException e) {
-            return;
-        }
-        for (int pid : all) {
-            if (inTree.contains(pid)) {
-                continue;
-            }
-            try {
-                ProcStat s = ProcStat.read(pid);
-                sessions.add(s.session());
-                groups.add(s.pgrp());
-                sessions.add(pid);   // a process outside holds the id: it cannot be taken for a helper
-                groups.add(pid);
-            } catch (IOException | RuntimeException e) {
-                // Ended meanwhile.
-            }
-        }
+        OutsideProcesses.forEach(inTree, (pid, proc) -> {
+            ProcStat s = ProcStat.read(pid);
+            sessions.add(s.session());
+            groups.add(s.pgrp());
+            sessions.add(pid);   // a process outside holds the id: it cannot be taken for a helper
+            groups.add(pid);
+        });
     }
 }

@@ -19,6 +19,11 @@ public final class OutsideProcesses {
     private OutsideProcesses() {}
 
     public static void forEach(TreeDump tree, Visitor visitor) {
+        forEach(tree.pids(), visitor);
+    }
+
+    /** As above, the tree given as its pids. */
+    public static void forEach(java.util.Set<Integer> tree, Visitor visitor) {
         long self = ProcessHandle.current().pid();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path proc : (Iterable<Path>) procs::iterator) {

@@ -183,7 +183,8 @@ final class PuppetTree implements AutoCloseable {
         if (h != null) {
             if (helperParents.get(sid) != reaper) {
                 throw new IOException("session " + sid + " (its leader had exited) has members with different"
-                        + " parents: this cannot be rebuilt yet");
+                        + " parents (pid " + (reaper == null ? "amber" : reaper.pid()) + " among them), which a restart"
+                        + " cannot rebuild yet: checkpoint such a tree while its session leader still runs");
             }
             return h;
         }
