@@ -170,6 +170,10 @@ public final class ImageDescriber {
                     + d.getMqueue().getMsgsize() : "");
             case UNIX -> unix(d.getUnix());
             case TERMINAL -> terminal(d.getTerminal());
+            case PIPE -> (d.getPipe().getFifoPath().isEmpty() ? "pipe:[" + d.getPipe().getId() + "]"
+                    : "FIFO " + d.getPipe().getFifoPath()) + (d.getPipe().getReadWrite() ? ", both ends"
+                    : d.getPipe().getWriteEnd() ? ", write end" : ", read end")
+                    + (d.getPipe().getData().isEmpty() ? "" : ", " + d.getPipe().getData().size() + " bytes buffered");
             default -> "-";
         };
     }
@@ -222,6 +226,9 @@ public final class ImageDescriber {
             if (d.getShares()) {
                 table.row(d.getFd(), "shared", cloexec.isEmpty() ? "-" : "cloexec", "-",
                         "same open file as fd " + d.getSameAs());
+            } else if (d.getFromPid() != 0) {
+                table.row(d.getFd(), "shared", cloexec.isEmpty() ? "-" : "cloexec", "-",
+                        "same open file as pid " + d.getFromPid() + " fd " + d.getFromFd());
             } else if (d.hasRegular()) {
                 RegularFile f = d.getRegular();
                 table.row(d.getFd(), "file", OpenFlags.describe(f.getFlags()) + cloexec, f.getPosition(),
