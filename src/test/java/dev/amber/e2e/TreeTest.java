@@ -64,20 +64,7 @@ class TreeTest {
      */
     @Test
     void fifo_and_a_pipe_without_writers() throws Exception {
-        try (Target t = Target.start(tmp, "fifo_tree")) {
-            try {
-                t.awaitReady();
-                if (!Amber.nocr()) {
-                    Path image = tmp.resolve("image");
-                    t.checkpointKill(image);
-                    t.restart(image);
-                }
-                t.sigterm();
-                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-            } finally {
-                killTree(t);
-            }
-        }
+        roundTrips("fifo_tree", 1, Duration.ZERO);
     }
 
     /**
@@ -87,21 +74,7 @@ class TreeTest {
      */
     @Test
     void server_with_its_client_mid_conversation() throws Exception {
-        try (Target t = Target.start(tmp, "server_tree")) {
-            try {
-                t.awaitReady();
-                if (!Amber.nocr()) {
-                    Path image = tmp.resolve("image");
-                    t.checkpointKill(image);
-                    t.restart(image);
-                }
-                Thread.sleep(300);   // a few hundred more round trips and timer ticks
-                t.sigterm();
-                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-            } finally {
-                killTree(t);
-            }
-        }
+        roundTrips("server_tree", 1, Duration.ofMillis(300));   // a few hundred more round trips and ticks
     }
 
     /**
@@ -142,16 +115,23 @@ class TreeTest {
      */
     @Test
     void tree_that_forks_all_the_time() throws Exception {
-        try (Target t = Target.start(tmp, "fork_churn")) {
+        roundTrips("fork_churn", 3, Duration.ZERO);
+    }
+
+    /**
+     * A tree target that checks itself: READY, {@code rounds} times checkpoint --kill and
+     * restart, let it run on for {@code after}, SIGTERM, PASS. Whatever is left is killed.
+     */
+    private void roundTrips(String target, int rounds, Duration after) throws Exception {
+        try (Target t = Target.start(tmp, target)) {
             try {
                 t.awaitReady();
-                if (!Amber.nocr()) {
-                    for (int round = 0; round < 3; round++) {
-                        Path image = tmp.resolve("image" + round);
-                        t.checkpointKill(image);
-                        t.restart(image);
-                    }
+                for (int round = 0; round < rounds && !Amber.nocr(); round++) {
+                    Path image = tmp.resolve("image" + round);
+                    t.checkpointKill(image);
+                    t.restart(image);
                 }
+                Thread.sleep(after.toMillis());
                 t.sigterm();
                 t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
             } finally {
