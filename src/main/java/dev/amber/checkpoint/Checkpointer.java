@@ -126,10 +126,10 @@ public final class Checkpointer {
                 }
             }
             long pageBytes = 0;
+            long total = pageBytes(stores, frozen.processes);
             for (Process p : frozen.processes) {
                 PageStore store = stores.get(p.getPid());
                 if (store != null && !p.hasZombie()) {
-                    long total = pageBytes(stores, frozen.processes);
                     long base = pageBytes;
                     store.complete(done -> {
                         cancellation.check();
@@ -214,17 +214,19 @@ public final class Checkpointer {
             tree.zombies().forEach(z -> builders.add(zombie(z.stat())));
             Leaders.mark(builders);
             List<Process> records = new ArrayList<>();
+            long captured = 0;
             for (Held h : held) {
                 PageStore store = stores.get(h.pid);
                 if (store == null) {   // forked after the listing: prepared while frozen, only slower
                     store = prepare(writer, h.pid);
                     stores.put(h.pid, store);
                 }
-                long base = pageBytes(stores, records);
+                long base = captured;
                 store.capture(h.record.getMemory(), done -> {
                     cancellation.check();
                     progress.update("copying pages", base + done, base + done);
                 });
+                captured += store.totalBytes();
                 records.add(h.record.build());
             }
             builders.subList(held.size(), builders.size()).forEach(z -> records.add(z.build()));
