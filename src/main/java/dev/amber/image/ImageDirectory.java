@@ -43,7 +43,7 @@ final class ImageDirectory {
         this.createdDir = createdDir;
     }
 
-    /** Creates {@code dir}, or takes an existing one that is empty and already 0700. */
+    /** Creates {@code dir}, or takes an existing empty one of the caller's (see {@link #existing}). */
     static ImageDirectory create(Path dir) throws ImageException {
         try {
             Files.createDirectory(dir, DIR_MODE);
@@ -58,26 +58,51 @@ final class ImageDirectory {
         }
     }
 
+    /**
+     * An existing directory is taken when it is empty and belongs to the caller (scripts written
+     * for CRIU make the directory first); it is made 0700 before anything is written in it. One
+     * that holds anything, or belongs to another user (who could read the image), is refused.
+     */
     private static ImageDirectory existing(Path dir) throws ImageException {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw refused(dir, "it exists and is not a directory");
         }
         boolean empty;
-        Set<PosixFilePermission> mode;
+        int owner;
         try (var entries = Files.list(dir)) {
             empty = entries.findAny().isEmpty();
-            mode = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+            owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             throw refused(dir, e.getMessage());
         }
         if (!empty) {
-            throw refused(dir, "directory is not empty: choose a new one");
+            throw refused(dir, "directory is not empty: give an empty or a new directory");
         }
-        if (!mode.equals(PRIVATE)) {
-            throw refused(dir, "mode " + PosixFilePermissions.toString(mode)
-                    + " != expected rwx------: an image holds secrets; let amber create the directory");
+        int caller = effectiveUid();
+        if (owner != caller) {
+            throw refused(dir, "it belongs to uid " + owner + ", not to the caller (uid " + caller
+                    + "): an image holds secrets; give a directory of your own or a new one");
+        }
+        try {
+            Files.setPosixFilePermissions(dir, PRIVATE);
+        } catch (IOException e) {
+            throw refused(dir, "cannot make it rwx------: " + e.getMessage());
         }
         return new ImageDirectory(dir, false);
+    }
+
+    /** The effective uid of this process: the second field of the Uid line of its status. */
+    private static int effectiveUid() throws ImageException {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[1]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new ImageException("cannot read /proc/self/status: " + e.getMessage(), e);
+        }
+        throw new ImageException("/proc/self/status has no Uid line");
     }
 
     private static ImageException refused(Path dir, String why) {

@@ -149,16 +149,29 @@ class ImageRoundTripTest {
     }
 
     @Test
-    void writerRefusesUnsafeOrUsedDirectories() throws IOException {
+    void writerTakesAnEmptyDirectoryOfTheCallersAndMakesItPrivate() throws Exception {
         Path open = Files.createDirectory(tmp.resolve("open"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-        assertEquals("cannot write an image to " + open + ": mode rwxr-xr-x != expected rwx------: "
-                        + "an image holds secrets; let amber create the directory",
-                assertThrows(ImageException.class, () -> ImageWriter.create(open)).getMessage());
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        try (ImageWriter writer = ImageWriter.create(open)) {
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(open)));
+            writer.writeMessage("process-1.pb", SampleImage.process(1, 0));
+        }
+        assertTrue(Files.isDirectory(open));
+    }
+
+    @Test
+    void writerRefusesUsedOrForeignDirectories() throws IOException {
         Path used = Files.createDirectory(tmp.resolve("used"));
         Files.writeString(used.resolve("x"), "x");
-        assertEquals("cannot write an image to " + used + ": directory is not empty: choose a new one",
+        assertEquals("cannot write an image to " + used
+                        + ": directory is not empty: give an empty or a new directory",
                 assertThrows(ImageException.class, () -> ImageWriter.create(used)).getMessage());
+        Path foreign = Files.createDirectory(tmp.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 4321);
+        assertEquals("cannot write an image to " + foreign + ": it belongs to uid 4321, not to the caller"
+                        + " (uid 0): an image holds secrets; give a directory of your own or a new one",
+                assertThrows(ImageException.class, () -> ImageWriter.create(foreign)).getMessage());
         Path orphan = tmp.resolve("no/such/img");
         assertEquals("cannot create image directory " + orphan + ": its parent does not exist",
                 assertThrows(ImageException.class, () -> ImageWriter.create(orphan)).getMessage());
