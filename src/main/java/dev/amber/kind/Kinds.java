@@ -28,6 +28,7 @@ import java.util.List;
 public final class Kinds {
     public static final List<ProcessKind> ALL = List.of(
             new NamespaceKind(),
+            new dev.amber.kind.cgroup.CgroupKind(),   // a refusal only: membership is not saved yet
             new MemfdEarlyKind(),
             new MemoryKind(),
             new dev.amber.kind.ipc.IpcKind(),   // SysV objects and shm attachments, once memory is in place

@@ -58,6 +58,40 @@ class RefusalTest {
         refused("fanotify", "fanotify");
     }
 
+    /**
+     * A process moved into a cgroup of its own: membership is not saved yet, so the checkpoint
+     * refuses it, naming both cgroups, and the process runs on where it was.
+     */
+    @Test
+    void refuse_cgroup_membership() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");
+        Path unified = Path.of("/sys/fs/cgroup/unified");
+        Assumptions.assumeTrue(Files.exists(unified.resolve("cgroup.procs")), "no cgroup v2 hierarchy at " + unified);
+        String ours = Files.readAllLines(Path.of("/proc/self/cgroup")).stream()
+                .filter(l -> l.startsWith("0::")).findFirst().orElseThrow().substring(3);
+        Path cgroup = unified.resolve(ours.substring(1)).resolve("amber-refusal-" + ProcessHandle.current().pid());
+        Files.createDirectory(cgroup);
+        try (Target t = Target.start(tmp, "counter")) {
+            t.awaitReady();
+            Files.writeString(cgroup.resolve("cgroup.procs"), Long.toString(t.pid));
+            String moved = (ours.equals("/") ? "" : ours) + "/" + cgroup.getFileName();
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            assertEquals("pid " + t.pid + " cgroup: unified:" + moved + ": differs from that of its parent pid "
+                            + ProcessHandle.current().pid() + " (unified:" + ours + "): cgroup membership is not saved"
+                            + " yet; move it back to checkpoint it",
+                    r.stderrLines().getFirst(), r.describe());
+            assertFalse(Files.exists(image.resolve("inventory.pb")));
+            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+            assertTrue(Files.readString(Path.of("/proc/" + t.pid + "/cgroup")).contains("0::" + moved + "\n"));
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        } finally {
+            Files.delete(cgroup);
+        }
+    }
+
     /** Without the engine the target itself must still pass. */
     @Test
     void refuse_socket_targets_pass_alone() throws Exception {
