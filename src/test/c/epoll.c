@@ -7,8 +7,11 @@
  * through the outer one when its timer fires.
  *
  *   epoll          the above
- *   epoll closed   also a watch whose descriptor was closed while a dup keeps the file open:
- *                  the checkpoint refuses it; prints "FD <epoll fd>"
+ *   epoll closed   also a watch whose descriptor was closed while a dup keeps the file open, and
+ *                  one whose descriptor number names another file (a pipe) since: both come back
+ *                  with their numbers (fdinfo tfd lines the same)
+ *   epoll elsewhere  also a watch of a pipe that only a child holds once the parent closed its
+ *                  descriptor: the checkpoint refuses it; prints "FD <epoll fd>"
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -19,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +108,8 @@ int main(int argc, char **argv)
 {
     test_init(argc, argv);
     int closed = argc > 1 && strcmp(argv[1], "closed") == 0;
+    int elsewhere = argc > 1 && strcmp(argv[1], "elsewhere") == 0;
+    pid_t child = -1;
     int outer = epoll_create1(EPOLL_CLOEXEC);
     CHECK(outer >= 0, "epoll_create1: %s", strerror(errno));
     int ready = timer(1000000);
@@ -122,6 +129,24 @@ int main(int argc, char **argv)
         int gone = fcntl(later, F_DUPFD, 200); /* high: not reused by the timer made after READY */
         watch(outer, gone, EPOLLIN, 7);
         close(gone);
+        int other = eventfd(0, 0);
+        CHECK(other >= 0, "eventfd: %s", strerror(errno));
+        int replaced = fcntl(later, F_DUPFD, 201);
+        watch(outer, replaced, EPOLLIN | EPOLLPRI, 8);
+        CHECK(dup2(other, replaced) == replaced, "dup2: %s", strerror(errno));
+        close(other);
+    }
+    if (elsewhere) {
+        int p[2];
+        CHECK(pipe(p) == 0, "pipe: %s", strerror(errno));
+        watch(outer, p[0], EPOLLIN, 9);
+        child = fork();
+        CHECK(child >= 0, "fork: %s", strerror(errno));
+        if (child == 0) {
+            for (;;)
+                pause();
+        }
+        close(p[0]);
         printf("FD %d\n", outer);
     }
     char *outer_was = watches(outer), *inner_was = watches(inner), *mid_was;
@@ -166,5 +191,9 @@ int main(int argc, char **argv)
     CHECK(n == 1 && ev[0].data.u64 == 0x5005, "middle epoll: %d events, expected its timer", n);
     uint64_t t;
     CHECK(read(soon, &t, 8) == 8 && t == 1, "timer of the middle epoll: read %llu", (unsigned long long)t);
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
     pass();
 }

@@ -34,8 +34,11 @@ import java.util.regex.Pattern;
  *
  * A watch is keyed by the watched open file and the descriptor number it was added with; it
  * outlives that descriptor while the file stays open elsewhere, and the number may since name
- * another file. Such a watch could not be added again, so it is refused. The inode does not tell
- * (every anon_inode file has the same one), so kcmp(KCMP_EPOLL_TFD) compares the files.
+ * another file. The inode does not tell (every anon_inode file has the same one), so
+ * kcmp(KCMP_EPOLL_TFD) compares the files. Such a watch is saved with another descriptor of the
+ * process that holds the watched file ({@code file_fd}, found with the same kcmp), and restored by
+ * putting that file at the watch's number for the moment of EPOLL_CTL_ADD. A watched file that
+ * the process holds through no descriptor is refused.
  *
  * <p>Restored in the second pass, after the descriptors the watches name. A watched epoll (or a
  * dup of one) has the same pass: when it has a higher number than its watcher, it is made at its
@@ -46,6 +49,7 @@ public final class EpollKind implements FdKind {
     
     private static final int EPOLL_CTL_ADD = 1, KCMP_EPOLL_TFD = 7;
     private static final int O_NONBLOCK = 04000, O_CLOEXEC = 02000000, EPOLL_CLOEXEC = O_CLOEXEC, F_SETFL = 4;
+    private static final int F_DUPFD_CLOEXEC = 1030, F_GETFD = 1, FD_CLOEXEC = 1;
     private static final String TARGET = "anon_inode:[eventpoll]";
     /** The kernel refuses epolls nested deeper than this (EP_MAX_NESTS + 1). */
     private static final int MAX_DEPTH = 5;
@@ -92,18 +96,46 @@ public final class EpollKind implements FdKind {
             if (self < 0) {
                 self = ctx.injector().check("getpid", Arch.SYS_GETPID);  // kcmp runs in the process: its own pid
             }
+            EpollWatch.Builder saved = EpollWatch.newBuilder().setFd(w.fd()).setEvents(w.events()).setData(w.data());
             String found = watchedFile(ctx, fd, w, toff, self);
             if (found != null) {
-                ctx.refuse("fd " + fd, "epoll", "watches fd " + w.fd() + " (inode " + w.ino() + "), which " + found
-                        + ": the watch cannot be added again; remove it (EPOLL_CTL_DEL) before closing the descriptor");
-                ok = false;
-            } else {
-                e.addWatches(EpollWatch.newBuilder().setFd(w.fd()).setEvents(w.events()).setData(w.data()));
+                int holder = holder(ctx, fd, w, toff, self);
+                if (holder < 0) {
+                    ctx.refuse("fd " + fd, "epoll", "watches fd " + w.fd() + " (inode " + w.ino() + "), which "
+                            + found + ", and no other descriptor of the process holds the watched file (a mapping or"
+                            + " another process does): the watch cannot be added again; remove it (EPOLL_CTL_DEL)"
+                            + " before closing the descriptor");
+                    ok = false;
+                    continue;
+                }
+                saved.setFileFd(holder);
             }
+            e.addWatches(saved);
         }
         if (ok) {
             d.setEpoll(e);
         }
+    }
+
+    /** A descriptor of the process that holds the file of watch {@code w}, or -1. */
+    private static int holder(DumpContext ctx, int epfd, Watch w, int toff, long self) throws IOException {
+        Injector inj = ctx.injector();
+        long slot = inj.put(0, slot(epfd, w.fd(), toff));
+        for (int candidate : Fds.list(ctx.pid())) {
+            if (candidate == epfd || candidate == w.fd()) {
+                continue;
+            }
+            long same = inj.call(Arch.SYS_KCMP, self, self, KCMP_EPOLL_TFD, candidate, slot);
+            if (same == 0) {
+                return candidate;
+            }
+        }
+        return -1;
+    }
+
+    /** struct kcmp_epoll_slot { __u32 efd, tfd, toff; } */
+    private static byte[] slot(int epfd, int tfd, int toff) {
+        return ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(epfd).putInt(tfd).putInt(toff).array();
     }
 
     /** Null when fd {@code w.fd()} is still the watched file, else what it is now. */
@@ -115,17 +147,14 @@ public final class EpollKind implements FdKind {
             target = Fds.readLink(ctx.pid(), w.fd());
             ino = (Long) Files.getAttribute(link, "unix:ino");
         } catch (NoSuchFileException ex) {
-            return "the process has closed (the file is still open through another descriptor)";
+            return "the process has closed";
         }
         if (ino != w.ino()) {
             return "is now " + target + " (inode " + ino + ")";
         }
-        // struct kcmp_epoll_slot { __u32 efd, tfd, toff; }
-        byte[] slot = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(epfd).putInt(w.fd()).putInt(toff)
-                .array();
         Injector inj = ctx.injector();
         long same = inj.check("kcmp(KCMP_EPOLL_TFD) epoll fd " + epfd + " watch of fd " + w.fd(), Arch.SYS_KCMP,
-                self, self, KCMP_EPOLL_TFD, w.fd(), inj.put(0, slot));
+                self, self, KCMP_EPOLL_TFD, w.fd(), inj.put(0, slot(epfd, w.fd(), toff)));
         return same == 0 ? null : "is now another " + target;
     }
 
@@ -148,14 +177,48 @@ public final class EpollKind implements FdKind {
             inj.check("fcntl(F_SETFL, O_NONBLOCK) " + what, Arch.SYS_FCNTL, fd, F_SETFL, O_NONBLOCK);
         }
         for (EpollWatch w : e.getWatchesList()) {
+            if (w.hasFileFd()) {
+                addThrough(ctx, fd, w, depth, what);
+                continue;
+            }
             ensureOpen(ctx, w.getFd(), depth + 1, what);
-            // struct epoll_event { __u32 events; __u64 data; } __attribute__((packed)) on x86-64: 12 bytes
-            byte[] event = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(w.getEvents())
-                    .putLong(w.getData()).array();
-            inj.check("epoll_ctl(EPOLL_CTL_ADD, fd " + w.getFd() + ", events 0x" + Integer.toHexString(w.getEvents())
-                    + ") " + what, Arch.SYS_EPOLL_CTL, fd, EPOLL_CTL_ADD, w.getFd(), inj.put(0, event));
+            add(inj, fd, w, what);
         }
         return fd;
+    }
+
+    private static void add(Injector inj, long epfd, EpollWatch w, String what) throws IOException {
+        // struct epoll_event { __u32 events; __u64 data; } __attribute__((packed)) on x86-64: 12 bytes
+        byte[] event = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(w.getEvents())
+                .putLong(w.getData()).array();
+        inj.check("epoll_ctl(EPOLL_CTL_ADD, fd " + w.getFd() + ", events 0x" + Integer.toHexString(w.getEvents())
+                + ") " + what, Arch.SYS_EPOLL_CTL, epfd, EPOLL_CTL_ADD, w.getFd(), inj.put(0, event));
+    }
+
+    /**
+     * A watch whose number no longer names its file: the file (held at {@code file_fd}) is put at
+     * the number for the EPOLL_CTL_ADD, and whatever the number held is put back after.
+     */
+    private static void addThrough(RestoreContext ctx, long epfd, EpollWatch w, int depth, String what)
+            throws IOException {
+        Injector inj = ctx.injector();
+        ensureOpen(ctx, w.getFileFd(), depth + 1, what);
+        boolean occupied = Files.exists(Path.of("/proc/" + ctx.pid() + "/fd/" + w.getFd()), LinkOption.NOFOLLOW_LINKS);
+        long parked = -1, flags = 0;
+        if (occupied) {
+            flags = inj.check("fcntl(F_GETFD) fd " + w.getFd(), Arch.SYS_FCNTL, w.getFd(), F_GETFD);
+            parked = inj.check("fcntl(F_DUPFD_CLOEXEC) fd " + w.getFd(), Arch.SYS_FCNTL, w.getFd(), F_DUPFD_CLOEXEC, 0);
+        }
+        inj.check("dup3 fd " + w.getFileFd() + " to fd " + w.getFd() + " " + what, Arch.SYS_DUP3, w.getFileFd(),
+                w.getFd(), 0);
+        add(inj, epfd, w, what);
+        if (occupied) {
+            inj.check("dup3 fd " + parked + " back to fd " + w.getFd(), Arch.SYS_DUP3, parked, w.getFd(),
+                    (flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
+            inj.check("close fd " + parked, Arch.SYS_CLOSE, parked);
+        } else {
+            inj.check("close fd " + w.getFd(), Arch.SYS_CLOSE, w.getFd());
+        }
     }
 
     /**
