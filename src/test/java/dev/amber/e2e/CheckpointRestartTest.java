@@ -196,6 +196,12 @@ class CheckpointRestartTest {
         checkpointRestart(Spec.waitsig("credentials"));
     }
 
+    /** Threads whose credentials differ from the main thread's (raw setresuid/setresgid/setgroups). */
+    @Test
+    void thread_creds() throws Exception {
+        checkpointRestart(Spec.waitsig("thread_creds"));
+    }
+
     @Test
     void counter() throws Exception {
         checkpointRestart(new Spec("counter", List.of(), false, Duration.ofMillis(300), true));
