@@ -3,7 +3,7 @@
 
 Called by scripts/zdtm. A test that falls short of its expected outcome is run once more on its
 own; a second shortfall is a regression and makes the exit status 1. With --update the expected
-file is rewritten from this run (the reasons written by hand are kept). With --table README the
+file is rewritten from this run. With --table README the
 per-test table between the zdtm markers of README is made again from expected.tsv and CRIU's
 own results.
 """
@@ -18,7 +18,8 @@ HEADER = """# The zdtm outcomes Amber holds to, one test a line: name, outcome, 
 # PASS: passes after `amber checkpoint --kill` and `amber restart`. REFUSED: the checkpoint refuses,
 # naming the resource, and the test runs on. FAIL: known broken. SKIP: the runner skips it here.
 # scripts/zdtm fails on a PASS that no longer passes and on a REFUSED that now restarts broken.
-# ZDTM_UPDATE=1 scripts/zdtm rewrites the outcomes from a run and keeps the reasons.
+# A refusal that later work lifts reads "later: WHAT (the issue that brings it): refusal".
+# ZDTM_UPDATE=1 scripts/zdtm rewrites the outcomes from a run.
 """
 
 
@@ -50,8 +51,45 @@ def refusal_reason(detail):
     return "; ".join(lines[:3])
 
 
+def sanitize(text):
+    """A reason as it reads in any run: no pids, inode numbers, addresses or run folders."""
+    text = re.sub(r"amber: pid \d+ was not checkpointed and keeps running as it was", "", text)
+    text = re.sub(r"/\S*?/zdtm-[^/\s]*/[^/\s]+\.[A-Za-z0-9]{6}/(cwd/)?", "", text)
+    text = re.sub(r"/\S*/test/zdtm/static/", "", text)
+    text = re.sub(r"\b(pid|thread|parent|tid) \d+", r"\1 N", text)
+    text = re.sub(r"\[\d+\]", "[N]", text)
+    text = re.sub(r"(inode|ino) \d+", r"\1 N", text)
+    text = re.sub(r"0x[0-9a-f]{8,}(-0x[0-9a-f]{8,})?", "0xADDR", text)
+    text = re.sub(r"\d\d:\d\d:\d\d\.\d+: +\d+: ", "", text)
+    text = re.sub(r":\d{4,5}\b", ":PORT", text)
+    return re.sub(r"(; )+$", "", re.sub(r"\s+", " ", text)).strip(" ;")
+
+
+# Refusals that later work lifts: (what the refusal names, the work that brings it).
+LATER = [
+    (r"socket \(tcp6? [^)]*->|connection\(s\) waiting to be accepted", "established TCP connections (the network issue)"),
+    (r"namespace net:", "network namespaces (the network issue)"),
+    (r"namespace \w+:", "namespaces (the container issue)"),
+    (r"\bcgroup: ", "cgroup membership (the container issue)"),
+]
+
+
+def later(reason):
+    """'later: WHAT: reason' for a refusal that later work lifts, else the reason."""
+    for pattern, what in LATER:
+        if re.search(pattern, reason):
+            return f"later: {what}: {reason}"
+    return reason
+
+
 def classify(verdict, detail):
     """(outcome, reason) of one runner line."""
+    outcome, reason = classify_raw(verdict, detail)
+    reason = sanitize(reason)
+    return outcome, later(reason) if outcome == "REFUSED" else reason
+
+
+def classify_raw(verdict, detail):
     if verdict == "PASS":
         return "PASS", ""
     if verdict == "XFAIL":
@@ -147,9 +185,7 @@ def compare(args):
     if args.update:
         merged = dict(expected) if args.only_listed else {}
         for name, _, outcome, _, _, reason in summary:
-            old_reason = expected.get(name, ("", ""))[1]
-            keep = old_reason if expected.get(name, ("",))[0] == outcome and old_reason else reason
-            merged[name] = (outcome, keep)
+            merged[name] = (outcome, reason)
         write_expected(args.expected, merged)
         print(f"zdtm: wrote {args.expected}")
     # The closing line in the form test runners print: the known failures count as failed.
