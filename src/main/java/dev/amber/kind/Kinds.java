@@ -44,6 +44,8 @@ public final class Kinds {
             new CpuKind(),
             new CredentialsKind(),
             new AttributesKind(),
+            new dev.amber.kind.oom.OomKind(),
+            new dev.amber.kind.membarrier.MembarrierKind(),
             new ITimerKind());
 
     private Kinds() {}

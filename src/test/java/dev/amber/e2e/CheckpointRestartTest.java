@@ -196,6 +196,12 @@ class CheckpointRestartTest {
         checkpointRestart(Spec.waitsig("credentials"));
     }
 
+    /** oom_score_adj and membarrier registrations. */
+    @Test
+    void oom_membarrier() throws Exception {
+        checkpointRestart(Spec.waitsig("oom_membarrier"));
+    }
+
     /** Threads whose credentials differ from the main thread's (raw setresuid/setresgid/setgroups). */
     @Test
     void thread_creds() throws Exception {
