@@ -1,0 +1,62 @@
+package dev.amber.e2e;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Shared memory objects mapped by several processes of a tree, or twice by one, stay one object
+ * across checkpoint --kill and restart (shared_mappings.c, one mode per shape): every process
+ * maps the same object (dev:inode in its maps line), writes by any reach all the others, and the
+ * contents (of the whole file, for a deleted one, with its size and mode) are those saved.
+ *
+ * <ul>
+ * <li>counters: a /dev/shm file unlinked after mmap, three children incrementing counters in it
+ * with atomics, totals consistent after restart;
+ * <li>offsets: a deleted file with its descriptor open, mapped at pages 0-3 and again 0-1 by the
+ * parent, 2-5 by the child;
+ * <li>linked: a regular file still linked; sysv: a shmget segment; memfd: a memfd only mapped;
+ * anon: MAP_SHARED|MAP_ANONYMOUS split in two vmas by mprotect; single: a deleted file mapped by
+ * one process only.
+ * </ul>
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class SharedMappingTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"counters", "offsets", "linked", "sysv", "memfd", "anon", "single"})
+    void one_object_before_is_one_object_after(String mode) throws Exception {
+        try (Target t = Target.start(tmp, "shared_mappings", mode)) {
+            try {
+                t.awaitReady();
+                if (!Amber.nocr()) {
+                    for (int round = 0; round < 2; round++) {   // the restored tree checkpoints alike
+                        Path image = tmp.resolve("image" + round);
+                        t.checkpointKill(image);
+                        t.restart(image);
+                    }
+                }
+                Thread.sleep(100);
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                for (long p : TreeTest.tree(t.pid).keySet()) {
+                    if (p != t.pid && t.binary.toString().equals(Procs.exe(p))) {
+                        try {
+                            Procs.signal(p, "KILL");
+                        } catch (Exception | AssertionError e) {
+                            // gone meanwhile
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
