@@ -53,7 +53,7 @@ struct ctl {
 static const char *mode;
 static int kids = 2, fd = -1, shmid = -1, results[2];
 static char path[128];
-static pid_t child[MAXKIDS];
+static pid_t child[MAXKIDS], parent;
 static struct ctl *ctl;       /* this process's view of the control page */
 static char *base;            /* the parent's first mapping */
 static size_t base_len;
@@ -144,6 +144,13 @@ static void fill_pages(char *p, size_t first, size_t pages)
         pattern_fill(p + i * PAGE, PAGE, SEED + 1000 + first + i);
 }
 
+/* A child whose parent is gone (failed, or killed by the harness) ends too. */
+static void orphaned(uint64_t n)
+{
+    if ((n & 4095) == 0 && getppid() != parent)
+        _exit(2);
+}
+
 static void child_protocol(int k)
 {
     uint64_t mine = 0;
@@ -152,12 +159,15 @@ static void child_protocol(int k)
             __atomic_add_fetch(&ctl->slot[k], 1, __ATOMIC_SEQ_CST);
             __atomic_add_fetch(&ctl->total, 1, __ATOMIC_SEQ_CST);
             mine++;
+            orphaned(mine);
             if (load(&ctl->gen) == 1 && !load(&ctl->ack[k]))
                 break;
         }
     } else {
-        while (load(&ctl->gen) != 1)
+        while (load(&ctl->gen) != 1) {
+            orphaned(0);
             usleep(1000);
+        }
     }
     if (!strcmp(mode, "offsets"))
         ((char *)ctl)[3 * PAGE + 17] = 'C';   /* file page 5, which the parent does not map */
@@ -186,6 +196,7 @@ static void child_protocol(int k)
             __atomic_add_fetch(&ctl->slot[k], 1, __ATOMIC_SEQ_CST);
             __atomic_add_fetch(&ctl->total, 1, __ATOMIC_SEQ_CST);
             mine++;
+            orphaned(mine);
         }
         CHECK(load(&ctl->slot[k]) == mine, "child %d: its counter reads %lu in the shared page, it counted %lu",
               k, (unsigned long)load(&ctl->slot[k]), (unsigned long)mine);
@@ -210,6 +221,7 @@ static void child_setup(int k)
 static void start_children(void)
 {
     CHECK(pipe(results) == 0, "pipe: %s", strerror(errno));
+    parent = getpid();
     for (int k = 0; k < kids; k++) {
         child[k] = fork();
         CHECK(child[k] >= 0, "fork: %s", strerror(errno));

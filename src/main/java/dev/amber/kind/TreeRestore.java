@@ -79,6 +79,21 @@ public final class TreeRestore implements AutoCloseable {
         return pids;
     }
 
+    private List<dev.amber.image.proto.Process> processes = List.of();
+
+    /**
+     * The saved records of every process of the tree, for an object the tree shares (a deleted
+     * file) whose contents are saved once, in whichever record met it first at checkpoint.
+     */
+    public TreeRestore processes(List<dev.amber.image.proto.Process> saved) {
+        processes = List.copyOf(saved);
+        return this;
+    }
+
+    public List<dev.amber.image.proto.Process> processes() {
+        return processes;
+    }
+
     /** Something made once per restart and kept by key (e.g. a pipe's two ends in Amber). */
     public interface Maker<T> {
         T make() throws IOException;

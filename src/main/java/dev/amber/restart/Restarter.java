@@ -95,7 +95,7 @@ public final class Restarter {
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
         boolean succeeded = false;
-        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob)) {
+        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob).processes(processes)) {
             try {
                 Map<Integer, RestoreContext> contexts = new HashMap<>();
                 PuppetTree.MemoryPhase memory = (process, puppet, from) ->

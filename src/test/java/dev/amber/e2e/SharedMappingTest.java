@@ -34,8 +34,10 @@ class SharedMappingTest {
     @ValueSource(strings = {"counters", "offsets", "linked", "sysv", "memfd", "anon", "single"})
     void one_object_before_is_one_object_after(String mode) throws Exception {
         try (Target t = Target.start(tmp, "shared_mappings", mode)) {
+            java.util.Set<Long> tree = new java.util.HashSet<>();
             try {
                 t.awaitReady();
+                tree.addAll(TreeTest.tree(t.pid).keySet());
                 if (!Amber.nocr()) {
                     for (int round = 0; round < 2; round++) {   // the restored tree checkpoints alike
                         Path image = tmp.resolve("image" + round);
@@ -47,7 +49,8 @@ class SharedMappingTest {
                 t.sigterm();
                 t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
             } finally {
-                for (long p : TreeTest.tree(t.pid).keySet()) {
+                tree.addAll(TreeTest.tree(t.pid).keySet());
+                for (long p : tree) {
                     if (p != t.pid && t.binary.toString().equals(Procs.exe(p))) {
                         try {
                             Procs.signal(p, "KILL");

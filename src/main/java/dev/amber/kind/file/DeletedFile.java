@@ -7,7 +7,6 @@ import dev.amber.image.proto.RegularFile;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.RestoreContext;
 import dev.amber.sys.Arch;
-import dev.amber.sys.ErrnoException;
 import dev.amber.trace.Injector;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,17 +16,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * A regular file that is open but unlinked ({@code /path (deleted)}, no link left): its contents
- * are saved in the first record of its inode (by device and inode number); every other
- * descriptor of the same inode that does not share the open file description (those the table
- * dups) refers to that record by being deleted with the same identity.
- *
- * <p>At restart the first record makes the file again, unlinked, in the same directory: created
- * under its old name with O_EXCL and unlinked at once, so that its link reads {@code /path
- * (deleted)} as before, or, if that name is taken by now, as an O_TMPFILE in the directory. The
- * tool writes the contents through {@code /proc/PUPPET/fd/N}; each descriptor then reopens the
- * file through {@code /proc/self/fd} with its own flags, which gives it its own open file
- * description as the original had.
+ * A descriptor of a regular file that is open but unlinked ({@code /path (deleted)}, no link
+ * left). The file is one object for the whole tree, its mappings included ({@link DeletedFiles}):
+ * the first record of the tree to meet its (device, inode) holds its contents; every descriptor
+ * that does not share an open file description with an earlier one (those the table dups) is
+ * reopened at restart from the one remade file through {@code /proc/self/fd}, with its own flags,
+ * which gives it its own open file description as the original had.
  *
  * <p>Contents go into the process record (the image's metadata, limited to 64 MiB as a whole):
  * deleted files and memfds saved before them may hold {@link #MAX_BYTES} together; more is refused.
@@ -35,9 +29,9 @@ import java.nio.file.StandardOpenOption;
 final class DeletedFile {
     static final long MAX_BYTES = 32L << 20;
     static final String DELETED = " (deleted)";
-    private static final int O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
-            O_CLOEXEC = 02000000, O_PATH = 010000000, O_TMPFILE = 020200000, O_TMPFILE_ONLY = 020000000;
-    private static final int AT_FDCWD = -100, SEEK_SET = 0, EEXIST = 17, S_IFMT = 0170000, S_IFREG = 0100000;
+    private static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
+            O_CLOEXEC = 02000000, O_PATH = 010000000, O_TMPFILE_ONLY = 020000000;
+    private static final int AT_FDCWD = -100, SEEK_SET = 0, S_IFMT = 0170000, S_IFREG = 0100000;
 
     private DeletedFile() {}
 
@@ -67,9 +61,10 @@ final class DeletedFile {
             ctx.refuse("fd " + fd, what, "its name is gone but " + links + " other link(s) remain: not supported yet");
             return false;
         }
-        file.setPath(path(target)).setDeleted(true);
-        if (first(ctx.process(), file.getIdentity().getDev(), file.getIdentity().getInode()) != null) {
-            return true;   // another descriptor of this inode holds the contents
+        file.setPath(path(target)).setDeleted(true)
+                .setUid((Integer) Files.getAttribute(link, "unix:uid")).setGid((Integer) Files.getAttribute(link, "unix:gid"));
+        if (!DeletedFiles.claim(ctx.tree(), file.getIdentity().getDev(), file.getIdentity().getInode())) {
+            return true;   // another record of the tree (a descriptor or a mapping) holds the contents
         }
         long held = held(ctx.process()), size = file.getIdentity().getSize();
         if (held + size > MAX_BYTES) {
@@ -104,72 +99,22 @@ final class DeletedFile {
         return total;
     }
 
-    /** The first saved descriptor of deleted inode ({@code dev}, {@code inode}), or null. */
-    private static Descriptor first(ProcessOrBuilder p, long dev, long inode) {
-        for (Descriptor d : p.getDescriptorsList()) {
-            RegularFile f = d.getRegular();
-            if (!d.getShares() && f.getDeleted() && f.getIdentity().getDev() == dev
-                    && f.getIdentity().getInode() == inode) {
-                return d;
-            }
-        }
-        return null;
-    }
-
     /**
-     * Opens descriptor {@code d} of a deleted file in the puppet: the first of its inode makes the
-     * file; the others reopen that one, which the table has already put at its number (descriptors
-     * are restored in order of their numbers, and the first has the lowest).
+     * Opens descriptor {@code d} of a deleted file in the puppet: a new open file description of
+     * the tree's one remade file ({@link DeletedFiles}), reopened through {@code /proc/self/fd}
+     * with the descriptor's own flags and offset, as the original had.
      */
     static long restore(RestoreContext ctx, Descriptor d) throws IOException {
         Injector inj = ctx.injector();
         RegularFile f = d.getRegular();
-        Descriptor first = first(ctx.process(), f.getIdentity().getDev(), f.getIdentity().getInode());
         String what = "fd " + d.getFd() + " deleted file " + f.getPath();
-        long made = -1;
-        int source;
-        if (first == null || first.getFd() == d.getFd()) {
-            made = make(ctx, d);
-            source = (int) made;
-        } else {
-            source = first.getFd();
-        }
+        long source = DeletedFiles.open(ctx, f.getIdentity().getDev(), f.getIdentity().getInode(), what);
         int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
         long fd = inj.check("reopen " + what, Arch.SYS_OPENAT, AT_FDCWD,
                 inj.putString(0, "/proc/self/fd/" + source), flags, 0);
-        if (made >= 0) {
-            inj.check("close temporary fd " + made + " of " + what, Arch.SYS_CLOSE, made);
-        }
+        inj.check("close temporary fd " + source + " of " + what, Arch.SYS_CLOSE, source);
         if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
             inj.check("lseek " + what, Arch.SYS_LSEEK, fd, f.getPosition(), SEEK_SET);
-        }
-        return fd;
-    }
-
-    /** Makes the file unlinked in its old directory with its contents and permissions; returns its fd. */
-    private static long make(RestoreContext ctx, Descriptor d) throws IOException {
-        Injector inj = ctx.injector();
-        RegularFile f = d.getRegular();
-        String what = "fd " + d.getFd() + " deleted file " + f.getPath();
-        Path dir = Path.of(f.getPath()).getParent();
-        int perms = f.getMode() & 07777;
-        long fd = inj.call(Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, f.getPath()),
-                O_RDWR | O_CREAT | O_EXCL | O_NOCTTY, perms);
-        if (fd >= 0) {
-            inj.check("unlink " + f.getPath() + " for " + what, Arch.SYS_UNLINK, inj.putString(0, f.getPath()));
-        } else if (fd == -EEXIST) {
-            // The name is taken by a new file: an unnamed one in the same directory instead.
-            fd = inj.check("open(O_TMPFILE) in " + dir + " for " + what, Arch.SYS_OPENAT, AT_FDCWD,
-                    inj.putString(0, dir.toString()), O_RDWR | O_TMPFILE | O_NOCTTY, perms);
-        } else {
-            throw new ErrnoException("create " + what, "in pid " + ctx.pid(), (int) -fd);
-        }
-        inj.check("fchmod " + what, Arch.SYS_FCHMOD, fd, perms);   // past the puppet's umask
-        try (FileChannel ch = FileChannel.open(Path.of("/proc/" + ctx.pid() + "/fd/" + fd), StandardOpenOption.WRITE)) {
-            ByteBuffer contents = f.getContents().asReadOnlyByteBuffer();
-            while (contents.hasRemaining()) {
-                ch.write(contents, contents.position());
-            }
         }
         return fd;
     }

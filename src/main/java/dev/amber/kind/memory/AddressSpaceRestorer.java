@@ -1,9 +1,11 @@
 package dev.amber.kind.memory;
 
+import dev.amber.image.proto.FileIdentity;
 import dev.amber.image.proto.Memory;
 import dev.amber.image.proto.Vma;
 import dev.amber.image.proto.VmaKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.file.DeletedFiles;
 import dev.amber.kind.memfd.MemfdEarlyKind;
 import dev.amber.proc.Maps;
 import dev.amber.proc.MapsEntry;
@@ -30,13 +32,15 @@ final class AddressSpaceRestorer {
             MAP_GROWSDOWN = 0x0100;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000,
-            O_TMPFILE = 020200000, AT_FDCWD = -100;
+            AT_FDCWD = -100;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0, MADV_DONTNEED = 4;
 
     private final RestoreContext ctx;
     private final Injector inj;
     private final Memory memory;
     private final java.util.Map<Long, Long> remadeFiles = new java.util.HashMap<>();   // inode -> puppet fd
+    /** The puppet's descriptors of objects the tree shares (deleted files, shared anonymous memory), by object. */
+    private final java.util.Map<List<Object>, Long> objects = new java.util.HashMap<>();
     private final java.util.Map<String, Long> openFiles = new java.util.HashMap<>();   // mode and path -> puppet fd
 
     AddressSpaceRestorer(RestoreContext ctx) {
@@ -63,6 +67,10 @@ final class AddressSpaceRestorer {
             inj.check("close", Arch.SYS_CLOSE, fd);
         }
         remadeFiles.clear();
+        for (long fd : objects.values()) {
+            inj.check("close", Arch.SYS_CLOSE, fd);
+        }
+        objects.clear();
         for (long fd : openFiles.values()) {
             inj.check("close", Arch.SYS_CLOSE, fd);
         }
@@ -150,8 +158,9 @@ final class AddressSpaceRestorer {
         int flags = MAP_FIXED | (v.getShared() ? MAP_SHARED : MAP_PRIVATE)
                 | (v.getVmFlagsList().contains("gd") ? MAP_GROWSDOWN : 0);
         String what = describe(v);
-        if (v.getKind() == VmaKind.ANON_SHARED && v.getShmemFromPid() != 0) {
-            mapShared(v, flags, what);
+        if (v.getKind() == VmaKind.ANON_SHARED && v.getShmemInode() != 0) {
+            long fd = objectFd(List.of("anon", v.getShmemInode()), () -> SharedAnon.open(ctx, v.getShmemInode()));
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
             return;
         }
         if (v.getKind() == VmaKind.ANON_PRIVATE || v.getKind() == VmaKind.ANON_SHARED) {
@@ -163,7 +172,14 @@ final class AddressSpaceRestorer {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
             return;
         }
-        if (v.getDeleted() || !v.getContents().isEmpty() && !Files.exists(Path.of(v.getPath()))) {
+        if (v.getDeleted()) {   // the tree's one remade file, whichever process maps it
+            FileIdentity id = v.getFileIdentity();
+            long fd = objectFd(List.of("deleted", id.getDev(), id.getInode()),
+                    () -> DeletedFiles.open(ctx, id.getDev(), id.getInode(), what));
+            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
+            return;
+        }
+        if (!v.getContents().isEmpty() && !Files.exists(Path.of(v.getPath()))) {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, remade(v), v.getFileOffset());
             return;
         }
@@ -179,34 +195,24 @@ final class AddressSpaceRestorer {
         inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
     }
 
-    /**
-     * Maps the same shared memory object as a process restored earlier: its mapping is opened
-     * through {@code /proc/PID/map_files} (root, or CAP_CHECKPOINT_RESTORE) and mapped at this
-     * mapping's own offset into the object.
-     */
-    private void mapShared(Vma v, int flags, String what) throws IOException {
-        int from = v.getShmemFromPid();
-        MapsEntry source = Maps.read(ctx.tree().hostPid(from)).stream().filter(m -> m.start() == v.getShmemFromStart()).findFirst()
-                .orElseThrow(() -> new IOException(String.format("pid %d: %s: pid %d has no mapping at 0x%x to share",
-                        ctx.pid(), what, from, v.getShmemFromStart())));
-        String file = String.format("/proc/%d/map_files/%x-%x", from, source.start(), source.end());
-        boolean writable = (v.getProt() & PROT_WRITE) != 0;
-        long fd = inj.check("open " + file, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, file),
-                writable ? O_RDWR : O_RDONLY, 0);
-        try {
-            inj.check(what, Arch.SYS_MMAP, v.getStart(), v.getEnd() - v.getStart(), v.getProt(), flags, fd,
-                    v.getFileOffset());
-        } finally {
-            inj.call(Arch.SYS_CLOSE, fd);
+    private interface Opener {
+        long open() throws IOException;
+    }
+
+    /** The puppet's descriptor of shared object {@code key}, taken once for all of its mappings here. */
+    private long objectFd(List<Object> key, Opener open) throws IOException {
+        Long fd = objects.get(key);
+        if (fd == null) {
+            fd = open.open();
+            objects.put(key, fd);
         }
+        return fd;
     }
 
     /**
-     * The puppet's descriptor of a file made again from the image's contents (once per inode):
-     * a deleted file is created under its old name with O_EXCL and unlinked at once, so that its
-     * mappings read {@code /path (deleted)} as before (an O_TMPFILE in the same directory if the
-     * name is taken by now); a vanished shared file (hsperfdata) is created under its name and
-     * kept. The contents are written by the tool through {@code /proc/PUPPET/fd/N}.
+     * The puppet's descriptor of a vanished shared file (hsperfdata) made again from the image's
+     * contents (once per inode), under its name, and kept. The contents are written by the tool
+     * through {@code /proc/PUPPET/fd/N}.
      */
     private long remade(Vma v) throws IOException {
         long inode = v.getFileIdentity().getInode();
@@ -214,25 +220,11 @@ final class AddressSpaceRestorer {
         if (fd != null) {
             return fd;
         }
-        Vma holder = memory.getVmasList().stream().filter(o -> o.getFileIdentity().getInode() == inode
-                && o.getDeleted() == v.getDeleted() && !o.getContents().isEmpty()).findFirst()
-                .orElseThrow(() -> new IOException(describe(v) + ": the image has no contents for this file"));
         Path path = Path.of(v.getPath());
-        if (!v.getDeleted()) {
-            Files.createDirectories(path.getParent());
-        }
-        long made = inj.call(Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, v.getPath()),
+        Files.createDirectories(path.getParent());
+        long made = inj.check("create " + v.getPath(), Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, v.getPath()),
                 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        boolean named = made >= 0;
-        if (!named && v.getDeleted()) {
-            made = inj.check("open O_TMPFILE in " + path.getParent(), Arch.SYS_OPENAT, AT_FDCWD,
-                    inj.putString(0, path.getParent().toString()), O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-        }
-        dev.amber.sys.ErrnoException.check(made, "create", v.getPath());
-        Files.write(Path.of("/proc/" + ctx.pid() + "/fd/" + made), holder.getContents().toByteArray());
-        if (named && v.getDeleted()) {
-            inj.check("unlink " + v.getPath(), Arch.SYS_UNLINK, inj.putString(0, v.getPath()));
-        }
+        Files.write(Path.of("/proc/" + ctx.pid() + "/fd/" + made), v.getContents().toByteArray());
         remadeFiles.put(inode, made);
         return made;
     }

@@ -5,11 +5,11 @@ import dev.amber.image.proto.FileIdentity;
 import dev.amber.image.proto.Vma;
 import dev.amber.image.proto.VmaKind;
 import dev.amber.kind.DumpContext;
+import dev.amber.kind.file.DeletedFiles;
 import dev.amber.proc.MapsEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -33,15 +33,16 @@ final class MappedFileContents {
         return id.getSize() <= SMALL && HSPERFDATA.matcher(path).matches();
     }
 
-    /** Bytes already taken per process, and the inodes whose contents are saved. */
+    /** Bytes of deleted files' contents already taken per process. */
     private static final class Saved {
         long bytes;
-        final Map<Long, Boolean> inodes = new HashMap<>();
     }
 
     /**
-     * A mapping of an unlinked file: its contents in the first mapping of its inode, every mapping
-     * marked deleted with its old name; refused beyond {@link #MAX_BYTES} per process.
+     * A mapping of an unlinked file: every mapping marked deleted with its old name, permissions
+     * and owner; the whole file's contents in the first record of the tree that meets its inode
+     * ({@link DeletedFiles}), so that a restart makes one file for every process that maps it.
+     * Refused beyond {@link #MAX_BYTES} per process.
      */
     static Optional<Vma.Builder> deleted(DumpContext ctx, MapsEntry m, Path mapped, Vma.Builder v, String where)
             throws IOException {
@@ -51,10 +52,12 @@ final class MappedFileContents {
             ctx.refuse(where, "mapping of deleted file " + name, "its contents cannot be read through " + mapped);
             return Optional.empty();
         }
+        Map<String, Object> a = Files.readAttributes(mapped, "unix:mode,uid,gid");
         v.setKind(m.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE).setFileIdentity(id.get())
-                .setPath(name).setDeleted(true);
+                .setPath(name).setDeleted(true).setFileMode((Integer) a.get("mode") & 07777)
+                .setFileUid((Integer) a.get("uid")).setFileGid((Integer) a.get("gid"));
         Saved saved = ctx.tree().cached(java.util.List.of(Saved.class, ctx.pid()), Saved::new);
-        if (saved.inodes.putIfAbsent(id.get().getInode(), true) == null) {
+        if (DeletedFiles.claim(ctx.tree(), id.get().getDev(), id.get().getInode())) {
             saved.bytes += id.get().getSize();
             if (saved.bytes > MAX_BYTES) {
                 ctx.refuse(where, "mapping of deleted file " + name, "its contents (" + (id.get().getSize() >> 10)

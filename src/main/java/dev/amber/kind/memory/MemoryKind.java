@@ -55,8 +55,8 @@ public final class MemoryKind implements ProcessKind {
                 if (vma.isEmpty()) {
                     continue;
                 }
-                if (vma.get().getKind() == VmaKind.ANON_SHARED && sharedEarlier(ctx, m, vma.get())) {
-                    memory.addVmas(vma.get());   // its pages are saved with the first process that maps it
+                if (vma.get().getKind() == VmaKind.ANON_SHARED && SharedAnon.savedEarlier(ctx, m, vma.get())) {
+                    memory.addVmas(vma.get());   // its pages are saved with an earlier vma of the object
                     continue;
                 }
                 if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
@@ -74,30 +74,6 @@ public final class MemoryKind implements ProcessKind {
 
     /** The first mapping of each shared anonymous memory object in the tree: pid and start, by inode. */
     record FirstMapping(int pid, long start) {}
-
-    /**
-     * Shared anonymous memory inherited across fork is one object (one shmem inode) in every
-     * process that maps it. The first process of the tree that maps it saves its pages; a later
-     * one records where that mapping is, and a restart maps the same object again from there.
-     */
-    private static boolean sharedEarlier(DumpContext ctx, MapsEntry m, Vma.Builder v) {
-        Map<Long, FirstMapping> first = ctx.tree().cached(FirstMapping.class, () -> {
-            Map<Long, FirstMapping> made = new HashMap<>();
-            ctx.tree().atEnd(() -> OutsideMappings.check(ctx.tree(), made));
-            return made;
-        });
-        v.setShmemInode(m.inode());
-        FirstMapping f = first.get(m.inode());
-        if (f == null) {
-            first.put(m.inode(), new FirstMapping(ctx.pid(), m.start()));
-            return false;
-        }
-        if (f.pid() == ctx.pid()) {
-            return false;   // mapped twice by one process: saved twice, not shared again (rare)
-        }
-        v.setShmemFromPid(f.pid()).setShmemFromStart(f.start());
-        return true;
-    }
 
     /**
      * Whether a mapping can have pages to save, from its smaps counters: a private mapping's
