@@ -171,6 +171,8 @@ static void child_protocol(int k)
     }
     if (!strcmp(mode, "offsets"))
         ((char *)ctl)[3 * PAGE + 17] = 'C';   /* file page 5, which the parent does not map */
+    else if (strcmp(mode, "counters") != 0)
+        check_pattern("the child's mapping", base, 0, base_len / PAGE, 0);
     char object[64];
     CHECK(maps_line(ctl, object, NULL), "child %d: no mapping of the control page", k);
     if (strcmp(object, ctl->object) != 0) {
@@ -340,6 +342,11 @@ static void parent_checks(const char *name)
         check_pattern("the parent's mapping", base, 0, 4, 0);
     } else {
         check_pattern("the parent's mapping", base, 0, base_len / PAGE, 0);
+    }
+    if (!strcmp(mode, "anon")) {   /* the read-only page is a vma of its own, of the same object */
+        char object[64];
+        CHECK(maps_line(base + 2 * PAGE, object, NULL) && !strcmp(object, ctl->object),
+              "anon: the read-only part maps %s, the rest %s: not one object", object, ctl->object);
     }
 }
 

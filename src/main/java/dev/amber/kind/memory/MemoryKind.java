@@ -55,8 +55,18 @@ public final class MemoryKind implements ProcessKind {
                 if (vma.isEmpty()) {
                     continue;
                 }
-                if (vma.get().getKind() == VmaKind.ANON_SHARED && SharedAnon.savedEarlier(ctx, m, vma.get())) {
-                    memory.addVmas(vma.get());   // its pages are saved with an earlier vma of the object
+                if (vma.get().getKind() == VmaKind.ANON_SHARED) {
+                    SharedAnon.mark(ctx, m, vma.get());
+                    if (mayHoldPages(VmaKind.ANON_SHARED, smaps.get(m.start()))) {
+                        Vma.Builder present = vma.get().clone();
+                        if (scan != null) {
+                            PageScanner.scan(scan, present, 0);
+                        } else {
+                            PageScanner.scan(pagemap, present, 0);
+                        }
+                        offset = SharedAnon.addUnsaved(ctx, vma.get(), present.getPagesList(), offset);
+                    }
+                    memory.addVmas(vma.get());
                     continue;
                 }
                 if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {

@@ -11,7 +11,10 @@ import dev.amber.sys.Arch;
 import dev.amber.sys.Pidfd;
 import dev.amber.trace.Injector;
 import java.io.IOException;
+import dev.amber.image.proto.PageRun;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +24,10 @@ import java.util.Map;
  * process that inherited it across fork, and in every vma of one process that mprotect or munmap
  * split it into. Each vma maps a part of it: {@code file_offset} is where in the object.
  *
- * <p>At checkpoint each page of the object is saved once: a vma saves its pages unless earlier
- * vmas of the tree (this process's or an earlier one's) already cover its whole part of the
- * object. At restart the object is made once, as large as its furthest mapped part, by an
+ * <p>At checkpoint each page of the object is saved once, by the first vma of the tree (in this
+ * process or an earlier one) whose page table has it; a page no process has in its page table
+ * (only written through a descriptor of the object, or through a mapping since unmapped) is not
+ * seen and comes back as zero. At restart the object is made once, as large as its furthest mapped part, by an
  * anonymous shared mapping in the first puppet that needs it; Amber keeps a descriptor of it
  * (opened through {@code /proc/self/map_files}) and every vma of the tree maps that one object at
  * its own offset.
@@ -34,47 +38,60 @@ final class SharedAnon {
 
     private SharedAnon() {}
 
-    /** The first mapping of each object in the tree (for refusals), and the parts of it saved so far. */
+    /** The first mapping of each object in the tree (for refusals), and the object's pages saved so far. */
     static final class Seen {
         final Map<Long, MemoryKind.FirstMapping> first = new HashMap<>();
-        final Map<Long, List<long[]>> saved = new HashMap<>();   // inode -> {offset, end} in the object
+        final Map<Long, Set<Long>> saved = new HashMap<>();   // inode -> offsets in the object of saved pages
     }
 
-    /**
-     * Marks {@code v} with its object and says whether its pages are already saved by earlier
-     * vmas of the tree, which cover its whole part of the object.
-     */
-    static boolean savedEarlier(DumpContext ctx, MapsEntry m, Vma.Builder v) {
-        Seen seen = ctx.tree().cached(Seen.class, () -> {
+    private static Seen seen(DumpContext ctx) {
+        return ctx.tree().cached(Seen.class, () -> {
             Seen made = new Seen();
             ctx.tree().atEnd(() -> OutsideMappings.check(ctx.tree(), made.first));
             return made;
         });
+    }
+
+    /** Marks {@code v} with its object, and with the first process of the tree that maps it when that is another. */
+    static void mark(DumpContext ctx, MapsEntry m, Vma.Builder v) {
         v.setShmemInode(m.inode());
-        MemoryKind.FirstMapping f = seen.first.putIfAbsent(m.inode(), new MemoryKind.FirstMapping(ctx.pid(), m.start()));
+        MemoryKind.FirstMapping f = seen(ctx).first.putIfAbsent(m.inode(), new MemoryKind.FirstMapping(ctx.pid(), m.start()));
         if (f != null && f.pid() != ctx.pid()) {
             v.setShmemFromPid(f.pid()).setShmemFromStart(f.start());
         }
-        List<long[]> parts = seen.saved.computeIfAbsent(m.inode(), k -> new ArrayList<>());
-        long from = m.offset(), to = m.offset() + m.length();
-        if (covered(parts, from, to)) {
-            return true;
-        }
-        parts.add(new long[] {from, to});
-        return false;
     }
 
-    /** Whether [{@code from}, {@code to}) lies within the union of {@code parts}. */
-    static boolean covered(List<long[]> parts, long from, long to) {
-        List<long[]> sorted = new ArrayList<>(parts);
-        sorted.sort((a, b) -> Long.compare(a[0], b[0]));
-        long at = from;
-        for (long[] p : sorted) {
-            if (p[0] <= at && p[1] > at) {
-                at = p[1];
+    /**
+     * Adds to {@code v} the runs of {@code scanned} (pages present in this vma) whose page of the
+     * object no earlier vma of the tree saved, at pages file offsets from {@code offset}; returns
+     * the new end offset. The object is one: a page saved once is restored in every mapping.
+     */
+    static long addUnsaved(DumpContext ctx, Vma.Builder v, List<PageRun> scanned, long offset) {
+        Set<Long> saved = seen(ctx).saved.computeIfAbsent(v.getShmemInode(), k -> new HashSet<>());
+        long runStart = -1, runPages = 0;
+        for (PageRun run : scanned) {
+            for (long i = 0; i < run.getCount(); i++) {
+                long page = run.getAddress() + i * Arch.PAGE_SIZE;
+                if (!saved.add(page - v.getStart() + v.getFileOffset())) {
+                    continue;
+                }
+                if (runStart >= 0 && runStart + runPages * Arch.PAGE_SIZE == page) {
+                    runPages++;
+                    continue;
+                }
+                offset = addRun(v, runStart, runPages, offset);
+                runStart = page;
+                runPages = 1;
             }
         }
-        return at >= to;
+        return addRun(v, runStart, runPages, offset);
+    }
+
+    private static long addRun(Vma.Builder v, long start, long pages, long offset) {
+        if (pages > 0) {
+            v.addPages(PageRun.newBuilder().setAddress(start).setCount(pages).setFileOffset(offset));
+        }
+        return offset + pages * Arch.PAGE_SIZE;
     }
 
     /** A descriptor in the puppet (O_RDWR, close-on-exec) of the tree's object {@code inode}; the caller closes it. */
