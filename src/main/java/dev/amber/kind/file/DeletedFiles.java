@@ -39,7 +39,9 @@ import java.util.Set;
 public final class DeletedFiles {
     private static final int O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_CLOEXEC = 02000000,
             O_TMPFILE = 020200000;
-    private static final int AT_FDCWD = -100, EEXIST = 17;
+    private static final int AT_FDCWD = -100, EEXIST = 17, SYS_FTRUNCATE = 77, BLOCK = 4096;
+
+    private static final ByteBuffer ZEROS = ByteBuffer.allocate(BLOCK).asReadOnlyBuffer();
 
     private DeletedFiles() {}
 
@@ -113,12 +115,28 @@ public final class DeletedFiles {
         }
         inj.check("fchown " + what, Arch.SYS_FCHOWN, fd, s.uid(), s.gid());
         inj.check("fchmod " + what, Arch.SYS_FCHMOD, fd, perms);   // past the puppet's umask, after chown clears set-id bits
+        inj.check("ftruncate " + what, SYS_FTRUNCATE, fd, s.contents().size());
         try (FileChannel ch = FileChannel.open(Path.of("/proc/" + ctx.pid() + "/fd/" + fd), StandardOpenOption.WRITE)) {
-            ByteBuffer contents = s.contents().asReadOnlyByteBuffer();
-            while (contents.hasRemaining()) {
-                ch.write(contents, contents.position());
-            }
+            writeSparse(ch, s.contents().asReadOnlyByteBuffer());
         }
         return fd;
+    }
+
+    /**
+     * Writes every block of {@code contents} that is not all zeros; the others stay holes of the
+     * file, already sized, so that a sparse file comes back sparse (SEEK_HOLE finds its holes). A
+     * block of zeros that was data comes back a hole: it reads the same.
+     */
+    static void writeSparse(FileChannel ch, ByteBuffer contents) throws IOException {
+        int size = contents.remaining();
+        for (int at = 0; at < size; at += BLOCK) {
+            ByteBuffer block = contents.slice(at, Math.min(BLOCK, size - at));
+            if (block.mismatch(ZEROS.slice(0, block.remaining())) == -1) {
+                continue;
+            }
+            while (block.hasRemaining()) {
+                ch.write(block, at + block.position());
+            }
+        }
     }
 }

@@ -72,6 +72,12 @@ final class VmaClassifier {
             // The memfd itself is saved by kind.memfd, found again by its inode.
             return Optional.of(v.setKind(VmaKind.MEMFD).setFileIdentity(FileIdentity.newBuilder().setInode(m.inode())));
         }
+        if (smaps != null && smaps.vmFlags().contains("ht")) {
+            // MAP_HUGETLB memory shows as a file (/anon_hugepage) but is not one to reopen or remake.
+            ctx.refuse(where, "hugetlb mapping " + m.pathWithoutDeleted(), "not supported yet: map it without"
+                    + " MAP_HUGETLB (transparent huge pages are saved)");
+            return Optional.empty();
+        }
         if (path.startsWith("[")) {
             ctx.refuse(where, "special mapping " + path, "not supported");
             return Optional.empty();
