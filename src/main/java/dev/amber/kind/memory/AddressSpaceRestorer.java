@@ -29,7 +29,7 @@ import java.util.List;
 final class AddressSpaceRestorer {
     private static final int PROT_WRITE = 2;
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
-            MAP_GROWSDOWN = 0x0100;
+            MAP_GROWSDOWN = 0x0100, MAP_DROPPABLE = 0x08, MAP_NORESERVE = 0x4000;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
     private static final int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000,
             AT_FDCWD = -100;
@@ -155,8 +155,10 @@ final class AddressSpaceRestorer {
     /** Creates the mapping, writable while it is filled. */
     private void map(Vma v) throws IOException {
         long length = v.getEnd() - v.getStart();
-        int flags = MAP_FIXED | (v.getShared() ? MAP_SHARED : MAP_PRIVATE)
-                | (v.getVmFlagsList().contains("gd") ? MAP_GROWSDOWN : 0);
+        // Flags only mmap can give: growing down, no swap reservation, droppable (a mapping type of its own).
+        int type = v.getShared() ? MAP_SHARED : v.getVmFlagsList().contains("dp") ? MAP_DROPPABLE : MAP_PRIVATE;
+        int flags = MAP_FIXED | type | (v.getVmFlagsList().contains("gd") ? MAP_GROWSDOWN : 0)
+                | (v.getVmFlagsList().contains("nr") ? MAP_NORESERVE : 0);
         String what = describe(v);
         if (v.getKind() == VmaKind.ANON_SHARED && v.getShmemInode() != 0) {
             long fd = objectFd(List.of("anon", v.getShmemInode()), () -> SharedAnon.open(ctx, v.getShmemInode()));

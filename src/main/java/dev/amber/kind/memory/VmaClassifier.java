@@ -23,12 +23,15 @@ import java.util.Set;
 final class VmaClassifier {
     /** smaps VmFlags a restore puts back with madvise(2), and the advice for each. */
     static final Map<String, Integer> ADVISED_FLAGS = Map.of(
+            "rr", 1,    // MADV_RANDOM
+            "sr", 2,    // MADV_SEQUENTIAL
+            "mg", 12,   // MADV_MERGEABLE (KSM)
             "dc", 10,   // MADV_DONTFORK
             "dd", 16,   // MADV_DONTDUMP
             "wf", 18,   // MADV_WIPEONFORK
             "hg", 14,   // MADV_HUGEPAGE
             "nh", 15);  // MADV_NOHUGEPAGE
-    private static final Set<String> KEPT_FLAGS = Set.of("gd", "dc", "dd", "wf", "hg", "nh", "lo");
+    private static final Set<String> KEPT_FLAGS = Set.of("gd", "dc", "dd", "wf", "hg", "nh", "lo", "rr", "sr", "mg", "nr", "dp");
 
     private VmaClassifier() {}
 
