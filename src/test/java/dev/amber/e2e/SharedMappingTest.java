@@ -56,16 +56,7 @@ class SharedMappingTest {
                 t.sigterm();
                 t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
             } finally {
-                tree.addAll(TreeTest.tree(t.pid).keySet());
-                for (long p : tree) {
-                    if (p != t.pid && t.binary.toString().equals(Procs.exe(p))) {
-                        try {
-                            Procs.signal(p, "KILL");
-                        } catch (Exception | AssertionError e) {
-                            // gone meanwhile
-                        }
-                    }
-                }
+                killChildren(t, tree);
             }
         }
     }
@@ -91,6 +82,52 @@ class SharedMappingTest {
             Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /**
+     * One child of counters alone: the deleted /dev/shm file it maps shared is mapped by its
+     * parent too, outside the subtree, which a restart would cut off: refused, naming the parent,
+     * and the tree counts on untouched.
+     */
+    @Test
+    void deleted_file_mapped_by_a_process_outside_is_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "shared_mappings", "counters")) {
+            java.util.Set<Long> tree = new java.util.HashSet<>();
+            try {
+                t.awaitReady();
+                tree.addAll(TreeTest.tree(t.pid).keySet());
+                long child = tree.stream().filter(p -> p != t.pid).sorted().findFirst().orElseThrow();
+                Path image = tmp.resolve("image");
+                Amber.Result r = t.run("checkpoint", Long.toString(child), "-D", image.toString(), "--kill");
+                assertEquals(3, r.exit(), r.describe());
+                String end = ": shared mapping of deleted file /dev/shm/amber-counters-" + t.pid + ": also mapped by pid "
+                        + t.pid + " (shared_mappings), outside the tree: checkpoint the tree of a common ancestor";
+                assertTrue(r.stderrLines().stream().anyMatch(l -> l.startsWith("pid " + child + " address 0x")
+                        && l.endsWith(end)), "a line ending '" + end + "'\n" + r.describe());
+                assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an inventory");
+                Procs.await(() -> Procs.runsFree(child), Duration.ofSeconds(5), "child " + child + " to run free");
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killChildren(t, tree);
+            }
+        }
+    }
+
+    /** Kills what is left of the target's children (seen at READY or now), by pid, only if still the target. */
+    private static void killChildren(Target t, java.util.Set<Long> seen) {
+        java.util.Set<Long> tree = new java.util.HashSet<>(seen);
+        tree.addAll(TreeTest.tree(t.pid).keySet());
+        for (long p : tree) {
+            if (p != t.pid && t.binary.toString().equals(Procs.exe(p))) {
+                try {
+                    Procs.signal(p, "KILL");
+                } catch (Exception | AssertionError e) {
+                    // gone meanwhile
+                }
+            }
         }
     }
 }

@@ -56,6 +56,9 @@ final class MappedFileContents {
         v.setKind(m.shared() ? VmaKind.FILE_SHARED : VmaKind.FILE_PRIVATE).setFileIdentity(id.get())
                 .setPath(name).setDeleted(true).setFileMode((Integer) a.get("mode") & 07777)
                 .setFileUid((Integer) a.get("uid")).setFileGid((Integer) a.get("gid"));
+        if (m.shared()) {
+            sharedOnce(ctx, m, name);
+        }
         Saved saved = ctx.tree().cached(java.util.List.of(Saved.class, ctx.pid()), Saved::new);
         if (DeletedFiles.claim(ctx.tree(), id.get().getDev(), id.get().getInode())) {
             saved.bytes += id.get().getSize();
@@ -67,6 +70,23 @@ final class MappedFileContents {
             v.setContents(read(mapped, id.get().getSize()));
         }
         return Optional.of(v);
+    }
+
+    /** Deleted files the tree maps shared, by maps device and inode: checked against processes outside it at the end. */
+    private static final class Shared {
+        final Map<String, MemoryKind.FirstMapping> first = new java.util.HashMap<>();
+        final Map<String, String> names = new java.util.HashMap<>();
+    }
+
+    private static void sharedOnce(DumpContext ctx, MapsEntry m, String name) {
+        Shared shared = ctx.tree().cached(Shared.class, () -> {
+            Shared made = new Shared();
+            ctx.tree().atEnd(() -> OutsideMappings.checkDeleted(ctx.tree(), made.first, made.names));
+            return made;
+        });
+        String key = String.format("%02x:%02x %d", m.devMajor(), m.devMinor(), m.inode());
+        shared.first.putIfAbsent(key, new MemoryKind.FirstMapping(ctx.pid(), m.start()));
+        shared.names.putIfAbsent(key, name);
     }
 
     static ByteString read(Path file, long size) throws IOException {
