@@ -21,9 +21,11 @@ import java.util.Optional;
 
 /**
  * Inet sockets that carry no connection state: TCP listeners, TCP sockets never connected
- * (maybe bound), and UDP sockets (bound, connected, or neither), IPv4 and IPv6. Every other
- * socket (established TCP, unix, raw, netlink…) is refused in the words the descriptor table
- * used before this kind existed.
+ * (maybe bound), UDP sockets (bound, connected, or neither), and raw IP sockets of any protocol,
+ * IPv4 and IPv6. Every other socket (established TCP, netlink…) is refused in the words the
+ * descriptor table used before this kind existed. A raw socket's receive queue holds copies of
+ * packets the host also delivered where they were going; it is not saved, as a raw socket
+ * that falls behind loses packets too.
  *
  * <p>Everything is asked of the stopped process itself with injected calls: SO_DOMAIN, SO_TYPE
  * and SO_PROTOCOL say what the socket is; TCP_INFO gives a TCP socket's state, and for a
@@ -39,7 +41,9 @@ public final class InetSocketKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
     
     private static final int SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, TCP_INFO = 11;
-    private static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_UDP = 17;
+    private static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, IPPROTO_UDP = 17;
+    private static final int IP_FREEBIND = 15, IPV6_FREEBIND = 78, IPPROTO_IP = 0, IPPROTO_IPV6 = 41,
+            EADDRNOTAVAIL = 99;
     private static final int TCP_CLOSE = 7, TCP_LISTEN = 10;
     private static final int O_NONBLOCK = 04000, ENOTCONN = 107, EADDRINUSE = 98;
     /** Big enough for a sockaddr_in6 (28 bytes). */
@@ -65,7 +69,8 @@ public final class InetSocketKind implements FdKind {
         int type = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_TYPE, "getsockopt(SO_TYPE) " + what);
         int protocol = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_PROTOCOL, "getsockopt(SO_PROTOCOL) " + what);
         boolean tcp = type == SOCK_STREAM && protocol == IPPROTO_TCP, udp = type == SOCK_DGRAM && protocol == IPPROTO_UDP;
-        if ((family != AF_INET && family != AF_INET6) || !(tcp || udp)) {
+        boolean raw = type == SOCK_RAW;
+        if ((family != AF_INET && family != AF_INET6) || !(tcp || udp || raw)) {
             refuseOther(ctx, fd, inode);
             return;
         }
@@ -88,7 +93,7 @@ public final class InetSocketKind implements FdKind {
                 }
                 s.setListening(true).setBacklog(backlog);
             }
-        } else {
+        } else if (udp) {
             Optional<SocketTable.Row> row = SocketTable.find(ctx.pid(), inode);
             if (row.isPresent() && row.get().rxQueue() != 0) {
                 ctx.refuse("fd " + fd, "socket (" + row.get().describe() + ")", "datagrams queued ("
@@ -101,7 +106,7 @@ public final class InetSocketKind implements FdKind {
         if (peer > 0) {
             s.setPeer(ByteString.copyFrom(inj.get(0, (int) peer)));
         }
-        s.addAllOptions(SocketOptions.read(inj, fd, family, protocol, what));
+        s.addAllOptions(SocketOptions.read(inj, fd, family, protocol, type, what));
         d.setInet(s);
     }
 
@@ -134,20 +139,14 @@ public final class InetSocketKind implements FdKind {
     public long restore(RestoreContext ctx, Descriptor d) throws IOException {
         Injector inj = ctx.injector();
         InetSocket s = d.getInet();
-        String name = Sockaddr.describe(s.getProtocol() == IPPROTO_TCP ? "tcp" : "udp", s.getLocal().toByteArray());
+        String name = Sockaddr.describe(protocolName(s), s.getLocal().toByteArray());
         String what = "fd " + d.getFd() + " " + name;
         long fd = inj.check("socket " + what, Arch.SYS_SOCKET, s.getFamily(), s.getType() | (s.getFlags() & O_NONBLOCK),
                 s.getProtocol());
         SocketOptions.write(inj, fd, s.getOptionsList(), what);
         byte[] local = s.getLocal().toByteArray();
-        if (Sockaddr.port(local) != 0) {
-            long r = inj.call(Arch.SYS_BIND, fd, inj.put(0, local), local.length);
-            if (r == -EADDRINUSE) {
-                throw new IOException("pid " + ctx.pid() + " " + what + ": bind: address " + Sockaddr.address(local)
-                        + " port " + Sockaddr.port(local) + " is in use on this host: stop what holds it (ss -anp"
-                        + " 'sport = :" + Sockaddr.port(local) + "'), then restart again");
-            }
-            dev.amber.sys.ErrnoException.check(r, "bind " + what, "in pid " + ctx.pid());
+        if (s.getType() == SOCK_RAW ? !Sockaddr.anyAddress(local) : Sockaddr.port(local) != 0) {
+            bind(ctx, fd, s, local, what);
         }
         if (s.getListening()) {
             inj.check("listen(" + s.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, s.getBacklog());
@@ -159,6 +158,37 @@ public final class InetSocketKind implements FdKind {
                     inj.put(0, peer), peer.length);
         }
         return fd;
+    }
+
+    /** {@code tcp}, {@code udp} or {@code raw}, the word of the socket tables and of messages. */
+    static String protocolName(InetSocket s) {
+        return s.getType() == SOCK_RAW ? "raw" : s.getProtocol() == IPPROTO_TCP ? "tcp" : "udp";
+    }
+
+    /**
+     * bind(2) to the saved address. An address this host does not have (EADDRNOTAVAIL) was
+     * bound with IP_FREEBIND or IP_TRANSPARENT set at the time, maybe cleared since (the kernel
+     * checks it only at bind): it is set for the bind and put back to its saved value after.
+     */
+    private static void bind(RestoreContext ctx, long fd, InetSocket s, byte[] local, String what) throws IOException {
+        Injector inj = ctx.injector();
+        long r = inj.call(Arch.SYS_BIND, fd, inj.put(0, local), local.length);
+        if (r == -EADDRNOTAVAIL) {
+            int level = s.getFamily() == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+            int option = s.getFamily() == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND;
+            int saved = SocketOptions.getInt(inj, fd, level, option, "getsockopt(IP_FREEBIND) " + what);
+            inj.check("setsockopt(IP_FREEBIND, 1) " + what, Arch.SYS_SETSOCKOPT, fd, level, option, inj.put(
+                    SocketOptions.VALUE_AT, le(1)), 4);
+            r = inj.call(Arch.SYS_BIND, fd, inj.put(0, local), local.length);
+            inj.check("setsockopt(IP_FREEBIND, " + saved + ") " + what, Arch.SYS_SETSOCKOPT, fd, level, option,
+                    inj.put(SocketOptions.VALUE_AT, le(saved)), 4);
+        }
+        if (r == -EADDRINUSE) {
+            throw new IOException("pid " + ctx.pid() + " " + what + ": bind: address " + Sockaddr.address(local)
+                    + " port " + Sockaddr.port(local) + " is in use on this host: stop what holds it (ss -anp"
+                    + " 'sport = :" + Sockaddr.port(local) + "'), then restart again");
+        }
+        dev.amber.sys.ErrnoException.check(r, "bind " + what, "in pid " + ctx.pid());
     }
 
     private static byte[] le(int v) {

@@ -22,6 +22,18 @@ final class Sockaddr {
         return sa.length < 4 ? 0 : (sa[2] & 0xff) << 8 | (sa[3] & 0xff);
     }
 
+    /** Whether the address is the wildcard (0.0.0.0 or ::): a raw socket bound to nothing in particular. */
+    static boolean anyAddress(byte[] sa) {
+        boolean v6 = sa.length >= 24 && ((sa[0] & 0xff) | (sa[1] & 0xff) << 8) == AF_INET6;
+        int from = v6 ? 8 : 4, to = v6 ? 24 : 8;
+        for (int i = from; i < Math.min(to, sa.length); i++) {
+            if (sa[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** {@code 127.0.0.1} or {@code [::1]}. */
     static String address(byte[] sa) {
         boolean v6 = sa.length >= 24 && ((sa[0] & 0xff) | (sa[1] & 0xff) << 8) == AF_INET6;

@@ -110,15 +110,25 @@ public final class UnixSocketKind implements FdKind {
         if (!new UnixPeers(ctx, table, where, kind).classify(e, s)) {
             return;
         }
-        if (s.getRole() != UnixRole.UNIX_LISTENING && !queue(ctx, fd, e, s, where, kind)) {
+        if (hasQueue(e) && !queue(ctx, fd, e, s, where, kind)) {
             return;
         }
-        s.addAllOptions(UnixOptions.read(inj, fd, "fd " + fd + " " + kind));
+        s.addAllOptions(UnixOptions.read(inj, fd, e.type(), "fd " + fd + " " + kind));
         s.setNameDir(dirOf(ctx, inode, e.name()));
         if (UnixName.path(e.name())) {
             fileAttributes(ctx.pid(), e.name(), s.getNameDir(), s);
         }
         d.setUnix(s);
+    }
+
+    /**
+     * Whether the socket can have data to read. A stream or seqpacket socket has a receive queue
+     * only once connected (sk_state TCP_ESTABLISHED, which it keeps after its peer closed): before
+     * that, or listening, recvmsg fails (EINVAL for stream, ENOTCONN for seqpacket) and there is
+     * nothing to save. A datagram socket always has one.
+     */
+    private static boolean hasQueue(UnixDiag.Entry e) {
+        return e.type() == SOCK_DGRAM || e.state() == UnixDiag.TCP_ESTABLISHED;
     }
 
     /** Peeks the receive queue into {@code s}; false when the socket was refused. */
