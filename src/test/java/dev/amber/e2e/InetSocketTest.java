@@ -44,6 +44,28 @@ class InetSocketTest {
         }
     }
 
+    /**
+     * Options of every level (socket, IP, IPv6, TCP, raw) set away from their defaults, a
+     * classic BPF filter, a UDP socket bound with IP_FREEBIND since cleared, raw sockets, and
+     * unix stream and seqpacket sockets that were never connected: socket_options.c checks
+     * that each reads back the same.
+     */
+    @Test
+    void socket_options() throws Exception {
+        try (Target t = Target.start(tmp, "socket_options")) {
+            t.awaitReady();
+            ProcSnapshot before = t.snapshot();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            CheckpointRestartTest.assertSame(masked(before), t, InetSocketTest::masked);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     /** A restart whose listening port is taken fails with one line naming the address, port and remedy. */
     @Test
     void listening_port_taken() throws Exception {

@@ -46,6 +46,27 @@ class UnixSocketTest {
     }
 
     /**
+     * Sockets whose path names' files are gone, moved, replaced by a FIFO or by another
+     * socket's file come back with the same names, connections and queue, and the file system
+     * is left as it was (unix_detached.c checks both).
+     */
+    @Test
+    void unix_detached() throws Exception {
+        try (Target t = Target.start(tmp, "unix_detached")) {
+            t.awaitReady();
+            ProcSnapshot before = t.snapshot();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            CheckpointRestartTest.assertSame(InetSocketTest.masked(before), t, InetSocketTest::masked);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /**
      * A socket path another socket of the host is bound to at restart fails the restart with one
      * line naming the path and a remedy (a stale socket file alone is taken over: see above).
      */

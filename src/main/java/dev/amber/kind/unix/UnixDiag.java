@@ -24,7 +24,8 @@ import java.util.Map;
  * nlmsghdr      (type 3 NLMSG_DONE ends the dump, 2 NLMSG_ERROR carries -errno)
  * unix_diag_msg family:u8  type:u8  state:u8  pad:u8  ino:u32  cookie:u32[2]
  * rtattr*       len:u16  type:u16  payload, each padded to 4 bytes:
- *               0 NAME sun_path bytes   1 VFS {ino:u32, dev:u32}: a path name's socket file
+ *               0 NAME sun_path bytes   1 VFS {ino:u32, dev:u32}: a path name's socket file (dev as
+ *               the kernel keeps it, major:12 minor:20, not stat's st_dev encoding)
  *               2 PEER u32 inode   3 ICONS u32[] (client inodes, queue order)
  *               4 RQLEN {rqueue:u32, wqueue:u32}   6 SHUTDOWN u8
  * </pre>
@@ -43,7 +44,7 @@ final class UnixDiag {
 
     /** One socket. {@code peer} is null when never connected, 0 when the peer was closed. */
     record Entry(long inode, int type, int state, byte[] name, Long peer, long[] icons, long rqueue, long wqueue,
-            int shutdown, long fileInode) {
+            int shutdown, long fileInode, long fileDev) {
         boolean listening() {
             return state == TCP_LISTEN;
         }
@@ -140,7 +141,7 @@ final class UnixDiag {
         long[] icons = new long[0];
         long rq = 0, wq = 0;
         int shutdown = 0;
-        long fileInode = 0;
+        long fileInode = 0, fileDev = 0;
         for (int at = start + 16; at + 4 <= end; ) {
             int len = b.getShort(at) & 0xffff, attr = b.getShort(at + 2) & 0x3fff;
             if (len < 4 || at + len > end) {
@@ -164,12 +165,15 @@ final class UnixDiag {
                     wq = b.getInt(data + 4) & 0xffffffffL;
                 }
                 case SHUTDOWN -> shutdown = b.get(data) & 0xff;
-                case VFS -> fileInode = b.getInt(data) & 0xffffffffL;
+                case VFS -> {
+                    fileInode = b.getInt(data) & 0xffffffffL;
+                    fileDev = b.getInt(data + 4) & 0xffffffffL;
+                }
                 default -> { }
             }
             at += align(len);
         }
-        return new Entry(inode, type, state, name, peer, icons, rq, wq, shutdown, fileInode);
+        return new Entry(inode, type, state, name, peer, icons, rq, wq, shutdown, fileInode, fileDev);
     }
 
     private static int align(int len) {

@@ -89,8 +89,15 @@ final class UnixMaker {
         return r == -EACCES || r == -EPERM ? call.run() : r;
     }
 
-    private void connectAsOwner(long fd, byte[] name, String dir, String via) throws IOException {
-        UnixRestore.connected(asOwner(() -> UnixRestore.connectRaw(inj(), fd, name, dir, via)), name, via);
+    /** connect(2) to {@code to} with the process's ids, where its name resolves. */
+    private void connectAsOwner(long fd, UnixPlaces.Name to, String via) throws IOException {
+        long[] r = new long[1];
+        places().at(inj(), to, via, () -> r[0] = asOwner(() -> UnixRestore.connectHere(inj(), fd, to.name())));
+        UnixRestore.connected(r[0], to.name(), via);
+    }
+
+    private UnixPlaces places() throws IOException {
+        return UnixPlaces.of(ctx.tree());
     }
 
     /** Moves the puppet's {@code fd} into Amber under {@code inode}. */
@@ -124,13 +131,13 @@ final class UnixMaker {
     }
 
     /** A socket bound to {@code name} (none: unbound), unless made already. */
-    void named(long inode, int type, byte[] name, String dir) throws IOException {
-        if (made.amber.containsKey(inode)) {
+    void named(int type, UnixPlaces.Name name) throws IOException {
+        if (made.amber.containsKey(name.inode())) {
             return;
         }
         long fd = socket(type);
-        bind(fd, type, name, dir);
-        keep(inode, fd);
+        bind(fd, type, name);
+        keep(name.inode(), fd);
     }
 
     /** The listener and every client queued on it, connected in queue order. */
@@ -139,7 +146,8 @@ final class UnixMaker {
             return;
         }
         long fd = socket(type);
-        bind(fd, type, l.getName().toByteArray(), l.getNameDir());
+        UnixPlaces.Name listener = UnixPlaces.Name.of(l);
+        bind(fd, type, listener);
         ErrnoException.check(asOwner(() -> inj().call(Arch.SYS_LISTEN, fd, l.getBacklog())),
                 "listen(" + l.getBacklog() + ") " + what, "in pid " + ctx.pid());
         for (UnixAccepted a : l.getAcceptedList()) {
@@ -148,8 +156,8 @@ final class UnixMaker {
             }
             String via = what + " (accepted connection socket:[" + a.getInode() + "])";
             long cfd = inj().check("socket(AF_UNIX) " + via, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-            bind(cfd, type, a.getPeerName().toByteArray(), a.getPeerNameDir());
-            connectAsOwner(cfd, l.getName().toByteArray(), l.getNameDir(), via);
+            bind(cfd, type, UnixPlaces.Name.peerOf(a));
+            connectAsOwner(cfd, listener, via);
             long sfd = inj().check("accept4 " + via, Arch.SYS_ACCEPT4, fd, 0, 0, SOCK_CLOEXEC);
             keep(a.getPeerInode(), cfd);
             keep(a.getInode(), sfd);
@@ -157,46 +165,51 @@ final class UnixMaker {
         keep(l.getInode(), fd);
         for (UnixQueuedClient c : l.getClientsList()) {
             long cfd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-            bind(cfd, type, c.getName().toByteArray(), c.getNameDir());
+            bind(cfd, type, UnixPlaces.Name.of(c));
             String queued = what + " (queued connection socket:[" + c.getInode() + "])";
-            connectAsOwner(cfd, l.getName().toByteArray(), l.getNameDir(), queued);
+            connectAsOwner(cfd, listener, queued);
             keep(c.getInode(), cfd);
         }
     }
 
     void external(long inode, UnixSocket s) throws IOException {
         long fd = inj().check("socket(AF_UNIX) " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        bind(fd, s.getType(), s.getName().toByteArray(), s.getNameDir());
+        bind(fd, s.getType(), UnixPlaces.Name.of(s));
         String external = what + " (external peer)";
-        connectAsOwner(fd, s.getPeerName().toByteArray(), s.getPeerNameDir(), external);
+        connectAsOwner(fd, new UnixPlaces.Name(s.getPeerInode(), s.getPeerName().toByteArray(), s.getPeerNameDir(),
+                false), external);
         keep(inode, fd);
     }
 
     /**
-     * bind(2) to the saved name. A filesystem name whose file is still there (the checkpointed
-     * process was killed, its socket file stays) is unlinked first, but only if it is a socket
-     * file and no socket of this host is bound to that path.
+     * bind(2) to the saved name, where it resolves ({@link UnixPlaces}). A filesystem name whose
+     * file is still there (the checkpointed process was killed, its socket file stays) is
+     * unlinked first, but only if it is a socket file and no socket of this host is bound to
+     * that path.
      */
-    void bind(long fd, int type, byte[] name, String dir) throws IOException {
+    void bind(long fd, int type, UnixPlaces.Name n) throws IOException {
+        byte[] name = n.name();
         if (name.length == 0) {
             return;
         }
         long[] r = new long[1];
-        UnixRestore.inDir(inj(), dir, what, () -> r[0] = bindOnce(fd, type, name, dir));
+        places().at(inj(), n, what, () -> r[0] = bindOnce(fd, name, n.detached() ? null : n.dir()));
         ErrnoException.check(r[0], "bind(" + UnixName.display(name) + ") " + what, "in pid " + ctx.pid());
+        places().bound(n);
     }
 
-    private long bindOnce(long fd, int type, byte[] name, String dir) throws IOException {
+    /** One bind; {@code dir}: where a stale socket file would be (null: a private place, none). */
+    private long bindOnce(long fd, byte[] name, String dir) throws IOException {
         byte[] sa = UnixName.sockaddr(name);
         long r = inj().call(Arch.SYS_BIND, fd, inj().put(ADDR_AT, sa), sa.length);
-        if (r == -EADDRINUSE && UnixName.path(name)) {
+        if (r == -EADDRINUSE && UnixName.path(name) && dir != null) {
             Path file = UnixRestore.fileOf(ctx.pid(), name, dir);
             String path = UnixName.pathString(name);
             if (!isSocketFile(file)) {
                 throw new IOException(what + ": bind: " + path + " exists and is not a socket: move it away, then"
                         + " restart again");
             }
-            if (boundOnHost(ctx.pid(), path)) {
+            if (boundOnHost(file)) {
                 throw new IOException(what + ": bind: " + path + " is in use by another socket on this host"
                         + " (ss -xlp | grep " + path + "): stop what holds it, then restart again");
             }
@@ -223,17 +236,23 @@ final class UnixMaker {
         }
     }
 
-    /** Whether /proc/net/unix (of the process's network namespace) lists a socket bound to {@code path}. */
-    private static boolean boundOnHost(int pid, String path) {
+    /**
+     * Whether a live socket is bound to the file {@code file}: sock_diag (of the puppet's network
+     * namespace) lists one whose socket file has its inode and device. The path alone says
+     * nothing: sockets whose files were unlinked keep the name (as this restart's detached ones do).
+     */
+    private boolean boundOnHost(Path file) throws IOException {
+        long ino, dev;
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/net/unix"))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length >= 8 && f[7].equals(path)) {
-                    return true;
-                }
-            }
-        } catch (IOException e) {
+            ino = ((Number) Files.getAttribute(file, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
+            dev = ((Number) Files.getAttribute(file, "unix:dev", LinkOption.NOFOLLOW_LINKS)).longValue();
+        } catch (IOException | RuntimeException e) {
             return false;
+        }
+        for (UnixDiag.Entry e : UnixDiag.read(inj()).entries().values()) {
+            if (e.fileInode() == ino && UnixSocketKind.statDev(e.fileDev()) == dev) {
+                return true;
+            }
         }
         return false;
     }

@@ -95,8 +95,9 @@ final class UnixPeers {
             // Two named datagram sockets connected to each other come back as two DGRAM_TO, each
             // bound to its name and connected to the other's, rather than as an unnamed pair.
             if (dgram && p.name().length > 0) {
+                String dir = UnixSocketKind.dirOf(ctx, p.inode(), p.name());
                 s.setRole(UnixRole.UNIX_DGRAM_TO).setPeerInode(p.inode()).setPeerName(ByteString.copyFrom(p.name()))
-                        .setPeerNameDir(UnixSocketKind.dirOf(ctx, p.inode(), p.name()));
+                        .setPeerNameDir(dir).setPeerNameDetached(UnixSocketKind.detached(ctx, p, dir));
                 return true;
             }
             ctx.refuse(where, kind, "connected to socket:[" + p.inode() + "], which is neither connected back nor"

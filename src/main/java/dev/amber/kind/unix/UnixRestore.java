@@ -51,11 +51,11 @@ final class UnixRestore {
             case UNIX_PAIR -> maker.pair(s.getType(), inode, s.getPeerInode(), false);
             case UNIX_DEAD_PEER -> maker.pair(s.getType(), inode, 0, true);
             case UNIX_DGRAM_TO -> {
-                maker.named(inode, s.getType(), s.getName().toByteArray(), s.getNameDir());
-                maker.named(s.getPeerInode(), s.getType(), s.getPeerName().toByteArray(), s.getPeerNameDir());
+                maker.named(s.getType(), UnixPlaces.Name.of(s));
+                maker.named(s.getType(), UnixPlaces.Name.peerOf(s));
             }
             case UNIX_EXTERNAL -> maker.external(inode, s);
-            default -> maker.named(inode, s.getType(), s.getName().toByteArray(), s.getNameDir());
+            default -> maker.named(s.getType(), UnixPlaces.Name.of(s));
         }
         long fd = TreeRestore.pullFromAmber(inj, made.amber.get(inode));
         if (s.getQueueCount() > 0) {
@@ -66,9 +66,9 @@ final class UnixRestore {
             Pidfd.close(partner);   // the peer goes: a stream end sees both halves shut, as it did
         }
         if (s.getRole() == UnixRole.UNIX_DGRAM_TO) {
-            connect(inj, fd, s.getPeerName().toByteArray(), s.getPeerNameDir(), what);
+            connect(ctx, fd, UnixPlaces.Name.peerOf(s), what);
         }
-        if (s.getFileMode() != 0 && UnixName.path(s.getName().toByteArray())) {
+        if (s.getFileMode() != 0 && UnixName.path(s.getName().toByteArray()) && !s.getNameDetached()) {
             fileAttributes(ctx.pid(), s, what);
         }
         UnixOptions.write(inj, fd, s.getOptionsList(), what);
@@ -95,13 +95,15 @@ final class UnixRestore {
             sender = inj.check("socket(AF_UNIX) to refill " + what, Arch.SYS_SOCKET, AF_UNIX, s.getType() | SOCK_CLOEXEC, 0);
             to = s.getName().toByteArray();
         }
-        String dir = from == null ? s.getNameDir() : "";
+        // Sent to its name: where the name resolves (a pair's end sends to its peer, no name)
+        UnixPlaces.Name where = from == null ? UnixPlaces.Name.of(s) : new UnixPlaces.Name(s.getInode(), new byte[0], "", false);
         try {
             List<UnixQueue.Credentials> creds = s.getCredentialsList().stream()
                     .map(c -> new UnixQueue.Credentials(c.getPid(), c.getUid(), c.getGid())).toList();
             long fillSender = sender;
             byte[] fillTo = to;
-            inDir(inj, dir, what, () -> UnixQueue.fill(inj, fillSender, fillTo, messages, creds, s.getType(), what));
+            UnixPlaces.of(ctx.tree()).at(inj, where, what,
+                    () -> UnixQueue.fill(inj, fillSender, fillTo, messages, creds, s.getType(), what));
         } finally {
             inj.call(Arch.SYS_CLOSE, sender);
         }
@@ -172,18 +174,17 @@ final class UnixRestore {
         }
     }
 
-    static void connect(Injector inj, long fd, byte[] name, String dir, String what) throws IOException {
-        connected(connectRaw(inj, fd, name, dir, what), name, what);
+    /** connect(2) to {@code to}, where its name resolves. */
+    static void connect(RestoreContext ctx, long fd, UnixPlaces.Name to, String what) throws IOException {
+        long[] r = new long[1];
+        UnixPlaces.of(ctx.tree()).at(ctx.injector(), to, what, () -> r[0] = connectHere(ctx.injector(), fd, to.name()));
+        connected(r[0], to.name(), what);
     }
 
-    /** connect(2) to {@code name}, relative ones in {@code dir}; the kernel's result. */
-    static long connectRaw(Injector inj, long fd, byte[] name, String dir, String what) throws IOException {
-        long[] result = new long[1];
-        inDir(inj, dir, what, () -> {
-            byte[] sa = UnixName.sockaddr(name);
-            result[0] = inj.call(Arch.SYS_CONNECT, fd, inj.put(ADDR_AT, sa), sa.length);
-        });
-        return result[0];
+    /** connect(2) to {@code name} from the puppet's current root and directory; the kernel's result. */
+    static long connectHere(Injector inj, long fd, byte[] name) throws IOException {
+        byte[] sa = UnixName.sockaddr(name);
+        return inj.call(Arch.SYS_CONNECT, fd, inj.put(ADDR_AT, sa), sa.length);
     }
 
     /** Throws, with a remedy, when a connect to {@code name} failed. */

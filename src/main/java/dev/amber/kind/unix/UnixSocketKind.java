@@ -114,8 +114,8 @@ public final class UnixSocketKind implements FdKind {
             return;
         }
         s.addAllOptions(UnixOptions.read(inj, fd, e.type(), "fd " + fd + " " + kind));
-        s.setNameDir(dirOf(ctx, inode, e.name()));
-        if (UnixName.path(e.name())) {
+        s.setNameDir(dirOf(ctx, inode, e.name())).setNameDetached(detached(ctx, e, s.getNameDir()));
+        if (UnixName.path(e.name()) && !s.getNameDetached()) {
             fileAttributes(ctx.pid(), e.name(), s.getNameDir(), s);
         }
         d.setUnix(s);
@@ -208,23 +208,54 @@ public final class UnixSocketKind implements FdKind {
             UnixDiag.Entry c = table.get(a.peer());
             if (c != null && c.peer() != null && c.peer() == a.inode() && !holders(ctx, a.inode()).isEmpty()
                     && !holders(ctx, c.inode()).isEmpty()) {
+                String dir = dirOf(ctx, c.inode(), c.name());
                 b.addAccepted(UnixAccepted.newBuilder().setInode(a.inode()).setPeerInode(c.inode())
-                        .setPeerName(ByteString.copyFrom(c.name())).setPeerNameDir(dirOf(ctx, c.inode(), c.name())));
+                        .setPeerName(ByteString.copyFrom(c.name())).setPeerNameDir(dir)
+                        .setPeerNameDetached(detached(ctx, c, dir)));
             }
         }
         return b;
     }
 
     static UnixListener.Builder listener(DumpContext ctx, UnixDiag.Entry l, UnixDiag.Table table) {
+        String dir = dirOf(ctx, l.inode(), l.name());
         UnixListener.Builder b = UnixListener.newBuilder().setInode(l.inode()).setName(ByteString.copyFrom(l.name()))
-                .setBacklog((int) l.wqueue()).setNameDir(dirOf(ctx, l.inode(), l.name()));
+                .setBacklog((int) l.wqueue()).setNameDir(dir).setNameDetached(detached(ctx, l, dir));
         for (long c : l.icons()) {
             UnixDiag.Entry ce = table.get(c);
             byte[] name = ce == null ? new byte[0] : ce.name();
+            String cdir = dirOf(ctx, c, name);
             b.addClients(UnixQueuedClient.newBuilder().setInode(c).setName(ByteString.copyFrom(name))
-                    .setNameDir(dirOf(ctx, c, name)));
+                    .setNameDir(cdir).setNameDetached(ce != null && detached(ctx, ce, cdir)));
         }
         return b;
+    }
+
+    /**
+     * Whether socket {@code e} has a path name whose file is not the socket's own any more:
+     * unlinked (maybe with its directory), renamed away, or replaced by another file or socket.
+     * sock_diag gives the inode and device of the file the socket was bound to (the kernel keeps
+     * it while the socket lives, linked or not); the path is looked at through the process's
+     * root, or {@code dir} for a relative name.
+     */
+    static boolean detached(DumpContext ctx, UnixDiag.Entry e, String dir) {
+        if (!UnixName.path(e.name()) || e.fileInode() == 0) {
+            return false;
+        }
+        Path p = UnixRestore.fileOf(ctx.pid(), e.name(), dir);
+        try {
+            long ino = ((Number) Files.getAttribute(p, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue();
+            long dev = ((Number) Files.getAttribute(p, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue();
+            return ino != e.fileInode() || dev != statDev(e.fileDev());
+        } catch (IOException | RuntimeException x) {
+            return true;   // nothing at the path any more
+        }
+    }
+
+    /** The kernel's dev_t (major:12 minor:20) as stat(2) encodes it (new_encode_dev). */
+    static long statDev(long kdev) {
+        long major = kdev >>> 20, minor = kdev & 0xfffff;
+        return (minor & 0xff) | (major << 8) | ((minor & ~0xffL) << 12);
     }
 
     /**
