@@ -14,8 +14,11 @@
  *   rawudp   raw UDP socket with IP_HDRINCL
  *   ustream  unix stream socket, never connected: SO_PASSCRED, SO_PRIORITY, SO_RCVLOWAT
  *   useq     unix seqpacket socket, bound to an abstract name, never connected
+ *   nl       NETLINK_USERSOCK socket bound to port id 7000+pid%1000, groups 3 and 31 joined,
+ *            NETLINK_NO_ENOBUFS, SO_RCVBUF
+ *   nlc      NETLINK_USERSOCK socket connected to nl (port id picked by the kernel)
  * After restart every option, address and filter reads back the same; the listener accepts a
- * connection, the UDP socket still takes a datagram through its filter.
+ * connection, the UDP socket still takes a datagram through its filter, nlc's message reaches nl.
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -24,6 +27,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -65,6 +69,7 @@ static const struct opt IP6[] = {
 static const struct opt RAW[] = { O(IPPROTO_IP, IP_HDRINCL, 4) };
 static const struct opt ICMP[] = { O(SOL_RAW, ICMP_FILTER, 4) };
 static const struct opt UNIX[] = { O(SOL_SOCKET, SO_PASSCRED, 4) };
+static const struct opt NL[] = { O(SOL_NETLINK, NETLINK_NO_ENOBUFS, 4), O(SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, 16) };
 
 #define MAXOPT 40
 struct sock {
@@ -72,8 +77,8 @@ struct sock {
     int fd, family, type;
     const struct opt *extra[3];
     int nextra[3];
-    struct sockaddr_storage local;
-    socklen_t llen;
+    struct sockaddr_storage local, peer;
+    socklen_t llen, plen;
     char val[MAXOPT][16];
     socklen_t vlen[MAXOPT];
     struct sock_filter filter[8];
@@ -100,6 +105,10 @@ static void record(struct sock *s)
     memset(&s->local, 0, sizeof(s->local));
     CHECK(getsockname(s->fd, (struct sockaddr *)&s->local, &s->llen) == 0, "%s: getsockname: %s", s->name,
           strerror(errno));
+    s->plen = sizeof(s->peer);
+    memset(&s->peer, 0, sizeof(s->peer));
+    if (getpeername(s->fd, (struct sockaddr *)&s->peer, &s->plen) != 0)
+        s->plen = 0;
     for (int i = 0; i < n; i++) {
         memset(s->val[i], 0, sizeof(s->val[i]));
         s->vlen[i] = o[i].len;
@@ -122,6 +131,8 @@ static void compare(const struct sock *was)
     int n = opts(was, o);
     record(&now);
     CHECK(now.llen == was->llen && memcmp(&now.local, &was->local, was->llen) == 0, "%s: getsockname differs",
+          was->name);
+    CHECK(now.plen == was->plen && memcmp(&now.peer, &was->peer, was->plen) == 0, "%s: getpeername differs",
           was->name);
     for (int i = 0; i < n; i++)
         CHECK(now.vlen[i] == was->vlen[i] && memcmp(now.val[i], was->val[i], was->vlen[i]) == 0,
@@ -195,6 +206,26 @@ static void unix_sockets(struct sock *ustream, struct sock *useq)
                   == 0, "bind abstract: %s", strerror(errno));
 }
 
+static void netlink_sockets(struct sock *nl, struct sock *nlc)
+{
+    struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_pid = 7000 + getpid() % 1000 };
+    CHECK(bind(nl->fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind netlink: %s", strerror(errno));
+    SET(nl->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 3);
+    SET(nl->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 31);
+    SET(nl->fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+    SET(nl->fd, SOL_SOCKET, SO_RCVBUF, 70000);
+    CHECK(connect(nlc->fd, (struct sockaddr *)&a, sizeof(a)) == 0, "connect netlink: %s", strerror(errno));
+}
+
+static void netlink_message(const struct sock *nl, const struct sock *nlc)
+{
+    struct nlmsghdr h = { .nlmsg_len = sizeof(h), .nlmsg_type = 0x1234, .nlmsg_seq = 42 }, got = { 0 };
+    struct pollfd p = { .fd = nl->fd, .events = POLLIN };
+    CHECK(send(nlc->fd, &h, sizeof(h), 0) == sizeof(h), "netlink send: %s", strerror(errno));
+    CHECK(poll(&p, 1, 5000) == 1 && recv(nl->fd, &got, sizeof(got), 0) == sizeof(got) && got.nlmsg_seq == 42,
+          "netlink: the message did not arrive");
+}
+
 static void datagram_through_filter(const struct sock *udp)
 {
     int c = sock(AF_INET, SOCK_DGRAM, 0);
@@ -230,6 +261,8 @@ int main(int argc, char **argv)
         { "rawudp", sock(AF_INET, SOCK_RAW, IPPROTO_UDP), AF_INET, SOCK_RAW, { IP, RAW }, { 7, 1 } },
         { "ustream", sock(AF_UNIX, SOCK_STREAM, 0), AF_UNIX, SOCK_STREAM, { UNIX }, { 1 } },
         { "useq", sock(AF_UNIX, SOCK_SEQPACKET, 0), AF_UNIX, SOCK_SEQPACKET, { UNIX }, { 1 } },
+        { "nl", sock(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK), AF_NETLINK, SOCK_RAW, { NL }, { 2 } },
+        { "nlc", sock(AF_NETLINK, SOCK_DGRAM, NETLINK_USERSOCK), AF_NETLINK, SOCK_DGRAM, { NL }, { 2 } },
     };
     const int n = sizeof(s) / sizeof(s[0]);
     struct icmp_filter f = { 1 << ICMP_TIMESTAMP };
@@ -250,6 +283,7 @@ int main(int argc, char **argv)
     bind4(s[5].fd, "127.0.0.1");
     SET(s[6].fd, IPPROTO_IP, IP_HDRINCL, 1);
     unix_sockets(&s[7], &s[8]);
+    netlink_sockets(&s[9], &s[10]);
     for (int i = 0; i < n; i++)
         record(&s[i]);
     CHECK(s[2].flen == 1 && *(int *)s[0].val[5] == 2 /* SO_BUF_LOCK */, "set-up not as expected");
@@ -261,5 +295,6 @@ int main(int argc, char **argv)
         compare(&s[i]);
     accepts(&s[1]);
     datagram_through_filter(&s[2]);
+    netlink_message(&s[9], &s[10]);
     pass();
 }

@@ -169,6 +169,9 @@ public final class ImageDescriber {
                     .getMessagesCount() + " messages, maxmsg " + d.getMqueue().getMaxmsg() + ", msgsize "
                     + d.getMqueue().getMsgsize() : "");
             case UNIX -> unix(d.getUnix());
+            case NETLINK -> "netlink protocol " + d.getNetlink().getProtocol() + ", port id "
+                    + Integer.toUnsignedString(d.getNetlink().getPortid()) + (d.getNetlink().getGroupsCount() > 0
+                    ? ", groups " + d.getNetlink().getGroupsList() : "");
             case TERMINAL -> terminal(d.getTerminal());
             case PIPE -> (d.getPipe().getFifoPath().isEmpty() ? "pipe:[" + d.getPipe().getId() + "]"
                     : "FIFO " + d.getPipe().getFifoPath()) + (d.getPipe().getReadWrite() ? ", both ends"

@@ -13,8 +13,8 @@ import java.util.List;
 /**
  * The socket options a socket keeps, read with getsockopt and written with setsockopt, both
  * injected in the process that owns the socket. Values are kept as getsockopt wrote them. The
- * SOL_SOCKET ones apply to every family (unix sockets take them from here too); the IP, IPv6,
- * TCP and raw ones to the family and protocol they belong to.
+ * SOL_SOCKET ones apply to every family (unix and netlink sockets take them from here too); the
+ * IP, IPv6, TCP, raw and netlink ones to the family and protocol they belong to.
  *
  * <p>A restore sets an option only when a fresh socket's value differs: setting a default
  * explicitly is not neutral (SO_RCVBUF turns TCP's receive-buffer autotuning off for the socket
@@ -32,13 +32,13 @@ import java.util.List;
 public final class SocketOptions {
     static final int SOL_SOCKET = 1, IPPROTO_IP = 0, IPPROTO_TCP = 6, IPPROTO_IPV6 = 41, SOL_RAW = 255,
             IPPROTO_ICMPV6 = 58;
-    static final int AF_INET = 2, AF_INET6 = 10;
+    static final int AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, SOL_NETLINK = 270;
     private static final int SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
     private static final int ENOPROTOOPT = 92, EOPNOTSUPP = 95;
     private static final int SOCK_RAW = 3, IPPROTO_ICMP = 1;
 
     /** Scratch offsets: the value, then its socklen_t. */
-    static final int VALUE_AT = 0, LENGTH_AT = 1024;
+    public static final int VALUE_AT = 0, LENGTH_AT = 1024;
 
     /**
      * One option: where it lives, how big its value is, and for which family, protocol and
@@ -55,6 +55,10 @@ public final class SocketOptions {
 
         static Option ip6(String name, int option) {
             return new Option(name, IPPROTO_IPV6, option, 4, AF_INET6, ANY, ANY);
+        }
+
+        static Option netlink(String name, int option) {
+            return new Option(name, SOL_NETLINK, option, 4, AF_NETLINK, ANY, ANY);
         }
 
         static Option tcp(String name, int option, int size) {
@@ -151,7 +155,14 @@ public final class SocketOptions {
             Option.tcp("TCP_FASTOPEN", 23, 4),
             Option.tcp("TCP_NOTSENT_LOWAT", 25, 4),
             Option.tcp("TCP_SAVE_SYN", 27, 4),
-            Option.tcp("TCP_TX_DELAY", 37, 4));
+            Option.tcp("TCP_TX_DELAY", 37, 4),
+            Option.netlink("NETLINK_PKTINFO", 3),
+            Option.netlink("NETLINK_BROADCAST_ERROR", 4),
+            Option.netlink("NETLINK_NO_ENOBUFS", 5),
+            Option.netlink("NETLINK_LISTEN_ALL_NSID", 8),
+            Option.netlink("NETLINK_CAP_ACK", 10),
+            Option.netlink("NETLINK_EXT_ACK", 11),
+            Option.netlink("NETLINK_GET_STRICT_CHK", 12));
 
     private SocketOptions() {}
 
@@ -219,7 +230,7 @@ public final class SocketOptions {
     }
 
     /** getsockopt into scratch memory; the value as long as the kernel says it is. */
-    static byte[] get(Injector inj, long fd, int level, int option, int size, String name) throws IOException {
+    public static byte[] get(Injector inj, long fd, int level, int option, int size, String name) throws IOException {
         byte[] v = getOrNull(inj, fd, level, option, size, name);
         if (v == null) {
             throw new IOException(name + ": this kernel does not know the option");
@@ -243,7 +254,7 @@ public final class SocketOptions {
         return inj.get(VALUE_AT, length);
     }
 
-    static int getInt(Injector inj, long fd, int level, int option, String name) throws IOException {
+    public static int getInt(Injector inj, long fd, int level, int option, String name) throws IOException {
         byte[] v = get(inj, fd, level, option, 4, name);
         if (v.length != 4) {
             throw new IOException(name + ": returned " + v.length + " bytes, expected 4");

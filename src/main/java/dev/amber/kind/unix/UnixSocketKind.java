@@ -13,6 +13,7 @@ import dev.amber.kind.FdKind;
 import dev.amber.kind.FdRef;
 import dev.amber.kind.RestoreContext;
 import dev.amber.kind.inet.InetSocketKind;
+import dev.amber.kind.netlink.NetlinkSocketKind;
 import dev.amber.proc.FdInfo;
 import dev.amber.trace.Injector;
 import java.io.IOException;
@@ -31,15 +32,16 @@ import java.util.List;
  * shutdown state, read once per checkpoint; the socket's own queue is peeked in place
  * ({@link UnixQueue}). A socket whose peer is held outside the tree is refused, naming that
  * process, unless its name was declared with {@code --external-unix} (then it is connected to
- * that name again at restart). Sockets of other families are passed to {@link InetSocketKind}.
+ * that name again at restart). Sockets of other families are passed to {@link NetlinkSocketKind}
+ * (AF_NETLINK) or {@link InetSocketKind} (the rest).
  *
  * <p>Restart: each socket is made once ({@link UnixRestore}), inside the first puppet that
  * needs it, and then kept by Amber so that every puppet with an end takes its copy.
  */
 public final class UnixSocketKind implements FdKind {
-    private static final int SO_DOMAIN = 39, AF_UNIX = 1;
+    private static final int SO_DOMAIN = 39, AF_UNIX = 1, AF_NETLINK = 16;
     static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5;
-    private static final FdKind INET = new InetSocketKind();
+    private static final FdKind INET = new InetSocketKind(), NETLINK = new NetlinkSocketKind();
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -91,8 +93,9 @@ public final class UnixSocketKind implements FdKind {
     @Override
     public void dump(DumpContext ctx, int fd, String target, FdInfo info, Descriptor.Builder d) throws IOException {
         Injector inj = ctx.injector();
-        if (UnixQueue.getInt(inj, fd, SO_DOMAIN, "getsockopt(SO_DOMAIN) fd " + fd + " " + target) != AF_UNIX) {
-            INET.dump(ctx, fd, target, info, d);
+        int family = UnixQueue.getInt(inj, fd, SO_DOMAIN, "getsockopt(SO_DOMAIN) fd " + fd + " " + target);
+        if (family != AF_UNIX) {
+            (family == AF_NETLINK ? NETLINK : INET).dump(ctx, fd, target, info, d);
             return;
         }
         long inode = SocketHolders.socketInode(target);
