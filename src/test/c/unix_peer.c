@@ -6,10 +6,10 @@
  *   unix_peer reconnect     the same, but expects "hi" on that connection (its client was
  *                           checkpointed with --external-unix, killed and restarted), then
  *                           accepts the restarted client's new connection and expects "bye"
- *   unix_peer rights        a stream socketpair with a descriptor (a pipe's read end) in flight
- *                           (SCM_RIGHTS) from one end to the other, which checkpoint refuses;
- *                           prints "FD n" (the receiving end), READY; after SIGTERM receives the
- *                           descriptor and reads "x" from the pipe through it
+ *   unix_peer rights        a stream socketpair with a socket (one end of another socketpair) in
+ *                           flight (SCM_RIGHTS) from one end to the other, which checkpoint
+ *                           refuses; prints "FD n" (the receiving end), READY; after SIGTERM
+ *                           receives the socket and reads "x" through it
  *   unix_peer oob           a stream socketpair with "ab" and then an out-of-band "c" queued,
  *                           which checkpoint refuses; prints "FD n" (the receiving end), READY;
  *                           after SIGTERM reads the out-of-band byte, then "ab"
@@ -73,7 +73,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "rights") == 0) {
         int sv[2], p[2];
-        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 && pipe(p) == 0, "socketpair, pipe: %s", strerror(errno));
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, p) == 0,
+              "socketpair: %s", strerror(errno));
         CHECK(write(p[1], "x", 1) == 1, "write: %s", strerror(errno));
         union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
         memset(&ctl, 0, sizeof(ctl));
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
         int fd;
         memcpy(&fd, CMSG_DATA(c), sizeof(int));
         char got = 0;
-        CHECK(read(fd, &got, 1) == 1 && got == 'x', "the descriptor received does not read the pipe");
+        CHECK(read(fd, &got, 1) == 1 && got == 'x', "the socket received does not read its pair");
         pass();
     }
     if (strcmp(argv[1], "unaccepted") == 0) {

@@ -20,8 +20,9 @@ import java.util.List;
  * back after. A datagram or seqpacket record longer than the buffer comes in several pieces,
  * MSG_TRUNC set on all but the last, so boundaries are kept. A zero-length datagram is returned
  * once and then skipped (the kernel marks it peeked: a later checkpoint of a process left running
- * no longer sees it). Descriptors in flight (SCM_RIGHTS) would be installed into the process by a
- * peek: they are closed again at once and the socket is refused. Credentials (SCM_CREDENTIALS,
+ * no longer sees it). Descriptors in flight (SCM_RIGHTS) are installed into the process by a
+ * peek (the kernel gives the peeker its own references): they are left open for the caller to
+ * save, then closed, and at restart sent again with their message. Credentials (SCM_CREDENTIALS,
  * delivered when the receiver has SO_PASSCRED) are kept per message and sent with it again.
  *
  * <pre>
@@ -45,11 +46,17 @@ final class UnixQueue {
 
     /**
      * What a peek found: the messages in order, the credentials of each (null entries when the
-     * receiver gets none), and the number of descriptors in flight with them.
+     * receiver gets none), the number of descriptors in flight with them, and the descriptors
+     * the peek installed in the process for them, by message (the caller closes them). A control
+     * buffer too small for them all (MSG_CTRUNC) counts one more descriptor than installed.
      */
-    record Peeked(List<byte[]> messages, List<Credentials> credentials, int descriptors) {
+    record Peeked(List<byte[]> messages, List<Credentials> credentials, int descriptors, List<int[]> installed) {
         long bytes() {
             return messages.stream().mapToLong(m -> m.length).sum();
+        }
+
+        boolean truncated() {
+            return installed.stream().mapToInt(a -> a.length).sum() != descriptors;
         }
     }
 
@@ -61,7 +68,9 @@ final class UnixQueue {
         setInt(inj, fd, SO_PEEK_OFF, 0, "setsockopt(SO_PEEK_OFF, 0) " + what);
         List<byte[]> messages = new ArrayList<>();
         List<Credentials> credentials = new ArrayList<>();
+        List<int[]> installed = new ArrayList<>();
         int[] descriptors = {0};
+        List<Integer> fds = new ArrayList<>();
         Credentials first = null;
         try {
             ByteArrayOutputStream partial = new ByteArrayOutputStream();
@@ -75,7 +84,7 @@ final class UnixQueue {
                 int flags = h.getInt(48);
                 long controlLength = h.getLong(40);
                 Credentials creds = controlLength > 0
-                        ? control(inj, (int) Math.min(controlLength, CONTROL_SIZE), descriptors) : null;
+                        ? control(inj, (int) Math.min(controlLength, CONTROL_SIZE), descriptors, fds) : null;
                 if ((flags & MSG_CTRUNC) != 0) {
                     descriptors[0]++;   // more in flight than the control buffer took
                 }
@@ -89,13 +98,18 @@ final class UnixQueue {
                 if (type == SOCK_STREAM || (flags & MSG_TRUNC) == 0) {
                     messages.add(partial.toByteArray());
                     credentials.add(first);
+                    installed.add(fds.stream().mapToInt(Integer::intValue).toArray());
+                    fds.clear();
                     partial.reset();
                 }
             }
+        } catch (IOException | RuntimeException e) {
+            close(inj, installed, fds);
+            throw e;
         } finally {
             setInt(inj, fd, SO_PEEK_OFF, old, "setsockopt(SO_PEEK_OFF, " + old + ") " + what);
         }
-        return new Peeked(messages, credentials, descriptors[0]);
+        return new Peeked(messages, credentials, descriptors[0], installed);
     }
 
     /**
@@ -121,11 +135,25 @@ final class UnixQueue {
         return ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(base).putLong(length).array();
     }
 
+    /** Closes the descriptors a peek installed in the process. */
+    static void close(Injector inj, List<int[]> installed, List<Integer> more) throws IOException {
+        for (int[] fds : installed) {
+            for (int f : fds) {
+                inj.call(Arch.SYS_CLOSE, f);
+            }
+        }
+        for (int f : more) {
+            inj.call(Arch.SYS_CLOSE, f);
+        }
+    }
+
     /**
-     * Walks the control messages a peek returned; returns the credentials, if any, and counts
-     * the descriptors received in {@code descriptors[0]}, closing them again in the process.
+     * Walks the control messages a peek returned; returns the credentials, if any, counts the
+     * descriptors received in {@code descriptors[0]} and adds the numbers the peek installed them
+     * at to {@code fds} (they stay open: the caller saves and closes them).
      */
-    private static Credentials control(Injector inj, int length, int[] descriptors) throws IOException {
+    private static Credentials control(Injector inj, int length, int[] descriptors, List<Integer> fds)
+            throws IOException {
         ByteBuffer c = ByteBuffer.wrap(inj.get(CONTROL_AT, length)).order(ByteOrder.LITTLE_ENDIAN);
         Credentials credentials = null;
         for (int at = 0; at + 16 <= length; ) {
@@ -136,7 +164,7 @@ final class UnixQueue {
             }
             if (level == SOL_SOCKET && type == SCM_RIGHTS) {
                 for (int i = at + 16; i + 4 <= at + len; i += 4) {
-                    inj.call(Arch.SYS_CLOSE, c.getInt(i));
+                    fds.add(c.getInt(i));
                     descriptors[0]++;
                 }
             } else if (level == SOL_SOCKET && type == SCM_PIDFD && len >= 20) {
@@ -158,7 +186,7 @@ final class UnixQueue {
      * is read) and put back after.
      */
     static void fill(Injector inj, long sender, byte[] to, List<byte[]> messages, List<Credentials> credentials,
-            int type, String what) throws IOException {
+            List<long[]> rights, int type, String what) throws IOException {
         long total = messages.stream().mapToLong(m -> m.length + 1024L).sum();
         int oldSndbuf = getInt(inj, sender, UnixOptions.SO_SNDBUF, "getsockopt(SO_SNDBUF) " + what);
         boolean raised = total * 2 > oldSndbuf;
@@ -169,13 +197,14 @@ final class UnixQueue {
             for (int i = 0; i < messages.size(); i++) {
                 byte[] m = messages.get(i);
                 Credentials creds = i < credentials.size() ? credentials.get(i) : null;
+                long[] fds = i < rights.size() ? rights.get(i) : new long[0];
                 if (type == SOCK_STREAM) {
-                    for (int off = 0; off < m.length; off += DATA_SIZE) {
+                    for (int off = 0; off < m.length; off += DATA_SIZE) {   // descriptors go with the first piece (never empty)
                         send(inj, sender, to, java.util.Arrays.copyOfRange(m, off, Math.min(m.length, off + DATA_SIZE)),
-                                creds, what);
+                                creds, off == 0 ? fds : new long[0], what);
                     }
                 } else {
-                    send(inj, sender, to, m, creds, what);
+                    send(inj, sender, to, m, creds, fds, what);
                 }
             }
         } finally {
@@ -190,8 +219,8 @@ final class UnixQueue {
      * so any uid and gid, and any pid that exists, are allowed); a sender pid that no longer
      * exists (ESRCH) is replaced by the puppet's own.
      */
-    private static void send(Injector inj, long sender, byte[] to, byte[] data, Credentials creds, String what)
-            throws IOException {
+    private static void send(Injector inj, long sender, byte[] to, byte[] data, Credentials creds, long[] fds,
+            String what) throws IOException {
         long base = inj.scratch();
         long big = 0, bigSize = (data.length + 4095L) & ~4095L;
         if (data.length > DATA_SIZE) {   // a datagram or record longer than the scratch area: a mapping of its own
@@ -199,7 +228,7 @@ final class UnixQueue {
                     PROT_RW, MAP_PRIVATE_ANON, -1, 0);
         }
         try {
-            sendVia(inj, base, big, sender, to, data, creds, what);
+            sendVia(inj, base, big, sender, to, data, creds, fds, what);
         } finally {
             if (big != 0) {
                 inj.call(Arch.SYS_MUNMAP, big, bigSize);
@@ -208,14 +237,16 @@ final class UnixQueue {
     }
 
     private static void sendVia(Injector inj, long base, long big, long sender, byte[] to, byte[] data, Credentials creds,
-            String what) throws IOException {
+            long[] fds, String what) throws IOException {
         byte[] sa = to == null ? null : UnixName.sockaddr(to);
         if (sa != null) {
             inj.put(NAME_AT, sa);
         }
         ByteBuffer h = ByteBuffer.allocate(56).order(ByteOrder.LITTLE_ENDIAN);
+        int rightsLength = fds.length == 0 ? 0 : (16 + 4 * fds.length + 7) & ~7;
+        int controlLength = (creds == null ? 0 : 32) + rightsLength;
         h.putLong(sa == null ? 0 : base + NAME_AT).putInt(sa == null ? 0 : sa.length).putInt(0).putLong(base + IOV_AT)
-                .putLong(1).putLong(creds == null ? 0 : base + CONTROL_AT).putLong(creds == null ? 0 : 32).putInt(0)
+                .putLong(1).putLong(controlLength == 0 ? 0 : base + CONTROL_AT).putLong(controlLength).putInt(0)
                 .putInt(0);
         inj.put(MSGHDR_AT, h.array());
         inj.put(IOV_AT, iovec(big != 0 ? big : base + DATA_AT, data.length));
@@ -226,6 +257,9 @@ final class UnixQueue {
         }
         if (creds != null) {
             inj.put(CONTROL_AT, ucred(creds.pid(), creds));
+        }
+        if (fds.length > 0) {
+            inj.put(CONTROL_AT + (creds == null ? 0 : 32), rights(fds, rightsLength));
         }
         long n = inj.call(Arch.SYS_SENDMSG, sender, base + MSGHDR_AT, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n == -ESRCH && creds != null) {
@@ -242,6 +276,16 @@ final class UnixQueue {
         if (n != data.length) {
             throw new IOException(what + ": sendmsg put back " + n + " of " + data.length + " queued bytes");
         }
+    }
+
+    /** cmsghdr {len 16 + 4n, SOL_SOCKET, SCM_RIGHTS} + the n descriptors, padded to CMSG_SPACE. */
+    private static byte[] rights(long[] fds, int space) {
+        ByteBuffer b = ByteBuffer.allocate(space).order(ByteOrder.LITTLE_ENDIAN).putLong(16 + 4L * fds.length)
+                .putInt(SOL_SOCKET).putInt(SCM_RIGHTS);
+        for (long f : fds) {
+            b.putInt((int) f);
+        }
+        return b.array();
     }
 
     /** cmsghdr {len 28, SOL_SOCKET, SCM_CREDENTIALS} + struct ucred, padded to CMSG_SPACE (32). */

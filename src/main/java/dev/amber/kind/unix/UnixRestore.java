@@ -102,8 +102,13 @@ final class UnixRestore {
                     .map(c -> new UnixQueue.Credentials(c.getPid(), c.getUid(), c.getGid())).toList();
             long fillSender = sender;
             byte[] fillTo = to;
-            UnixPlaces.of(ctx.tree()).at(inj, where, what,
-                    () -> UnixQueue.fill(inj, fillSender, fillTo, messages, creds, s.getType(), what));
+            List<long[]> rights = UnixInFlight.make(ctx, s);
+            try {
+                UnixPlaces.of(ctx.tree()).at(inj, where, what,
+                        () -> UnixQueue.fill(inj, fillSender, fillTo, messages, creds, rights, s.getType(), what));
+            } finally {
+                UnixInFlight.close(ctx, rights);
+            }
         } finally {
             inj.call(Arch.SYS_CLOSE, sender);
         }

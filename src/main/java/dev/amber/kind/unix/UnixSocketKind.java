@@ -143,11 +143,26 @@ public final class UnixSocketKind implements FdKind {
             return false;
         }
         UnixQueue.Peeked q = UnixQueue.peek(ctx.injector(), fd, e.type(), e.shutdown(), where + " " + kind);
-        if (q.descriptors() > 0) {
-            ctx.refuse(where, kind, q.descriptors() + " descriptor(s) in flight (SCM_RIGHTS) in its receive queue:"
-                    + " not supported (let the process read them first)");
+        if (!refillable(ctx, e, s, q, where, kind)) {
+            UnixQueue.close(ctx.injector(), q.installed(), List.of());
             return false;
         }
+        if (q.descriptors() > 0 && !UnixInFlight.save(ctx, q, s, where, kind)) {
+            return false;
+        }
+        q.messages().forEach(m -> s.addQueue(ByteString.copyFrom(m)));
+        if (q.credentials().stream().anyMatch(java.util.Objects::nonNull)) {
+            for (UnixQueue.Credentials c : q.credentials()) {
+                UnixQueue.Credentials k = c != null ? c : new UnixQueue.Credentials(0, -1, -1);
+                s.addCredentials(UnixCredentials.newBuilder().setPid(k.pid()).setUid(k.uid()).setGid(k.gid()));
+            }
+        }
+        return true;
+    }
+
+    /** Whether a queue found by a peek can be put back at restart; refuses it when not. */
+    private static boolean refillable(DumpContext ctx, UnixDiag.Entry e, UnixSocket.Builder s, UnixQueue.Peeked q,
+            String where, String kind) {
         if (q.messages().isEmpty()) {
             return true;
         }
@@ -160,13 +175,6 @@ public final class UnixSocketKind implements FdKind {
         if ((role == UnixRole.UNIX_UNCONNECTED || role == UnixRole.UNIX_DGRAM_TO) && e.name().length == 0) {
             ctx.refuse(where, kind, q.bytes() + " byte(s) queued for an unnamed, unconnected socket: not supported");
             return false;
-        }
-        q.messages().forEach(m -> s.addQueue(ByteString.copyFrom(m)));
-        if (q.credentials().stream().anyMatch(java.util.Objects::nonNull)) {
-            for (UnixQueue.Credentials c : q.credentials()) {
-                UnixQueue.Credentials k = c != null ? c : new UnixQueue.Credentials(0, -1, -1);
-                s.addCredentials(UnixCredentials.newBuilder().setPid(k.pid()).setUid(k.uid()).setGid(k.gid()));
-            }
         }
         return true;
     }
