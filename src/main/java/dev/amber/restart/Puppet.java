@@ -34,6 +34,7 @@ final class Puppet implements AutoCloseable {
     /** Where a puppet is born with a pidfd of Amber (inherited by every puppet cloned from it). */
     static final int AMBER_PIDFD = 4;
     private int amberPidfdAt = AMBER_PIDFD;
+    private static final int RLIMIT_NOFILE = 7;
     private static final int PROT_RWX = 7, MAP_PRIVATE_ANON = 0x22, MAP_FIXED_NOREPLACE = 0x100000;
 
     private final Tracee tracee;
@@ -179,7 +180,8 @@ final class Puppet implements AutoCloseable {
         for (long[] gap : keep.gaps(0, Arch.TASK_SIZE)) {
             injector.check("munmap puppet memory", Arch.SYS_MUNMAP, gap[0], gap[1] - gap[0]);
         }
-        // Amber's pidfd moves above every descriptor the process will have; the rest is closed.
+        raiseFdLimit(injector);
+        // Amber's pidfd moves to a number the process does not use (kind.SpareFds); the rest is closed.
         int at = amberPidfdAt;
         if (at != pidfdNow) {
             injector.check("dup3 amber's pidfd", Arch.SYS_DUP3, pidfdNow, at, 0);
@@ -191,15 +193,36 @@ final class Puppet implements AutoCloseable {
         amberPidfdAt = at;
     }
 
-    /** Where {@link #prepare} puts Amber's pidfd: above every descriptor the process had. */
-    void amberPidfdAbove(int highestFd) {
-        amberPidfdAt = Math.max(AMBER_PIDFD, highestFd + 1);
+    /**
+     * The soft RLIMIT_NOFILE limit goes up to the hard one for the restore: a descriptor number
+     * at or above the soft limit cannot be used (dup3 EBADF, open EMFILE), and the saved table,
+     * Amber's descriptors and the restore's temporaries may need every number up to the hard
+     * limit. kind.attr puts the saved limits back after the descriptors.
+     */
+    private void raiseFdLimit(Injector inj) throws IOException {
+        long old = inj.scratch() + 32;
+        inj.check("prlimit64(RLIMIT_NOFILE, NULL, &old)", Arch.SYS_PRLIMIT64, 0, RLIMIT_NOFILE, 0, old);
+        long hard = ByteBuffer.wrap(inj.get(32 + 8, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        byte[] raised = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(hard).putLong(hard).array();
+        inj.check("prlimit64(RLIMIT_NOFILE, soft " + hard + ", hard " + hard + ")", Arch.SYS_PRLIMIT64, 0, RLIMIT_NOFILE,
+                inj.put(0, raised), 0);
     }
 
-    /** Closes Amber's pidfd in the puppet once every descriptor is restored. */
+    /** Where {@link #prepare} puts Amber's pidfd (kind.SpareFds). */
+    void amberPidfdAt(int fd) {
+        amberPidfdAt = fd;
+    }
+
+    /**
+     * Closes Amber's pidfd in the puppet once every descriptor is restored, unless the
+     * descriptor table put a descriptor of the process over it (a table with no spare number).
+     */
     void dropAmberPidfd() throws IOException {
+        boolean held = dev.amber.kind.TreeRestore.amberPidfd(tracee.tid()) != null;
         dev.amber.kind.TreeRestore.forgetAmberPidfd(tracee.tid());
-        injector.check("close amber's pidfd", Arch.SYS_CLOSE, amberPidfdAt);
+        if (held) {
+            injector.check("close amber's pidfd", Arch.SYS_CLOSE, amberPidfdAt);
+        }
     }
 
     /** Unmaps the work area: the last injected call, after which only registers are set. */
