@@ -6,7 +6,8 @@
  * nothing missing) and that its pipe, socket pair and eventfd still work.
  *
  *   full N       soft limit N (hard kept): every slot 0..N-1 in use
- *   hardfull N   soft = hard = N: every slot 0..N-1 in use, no memfd (restart with hard limit N)
+ *   hardfull N [memfd]  soft = hard = N: every slot 0..N-1 in use, no memfd unless asked (restart
+ *                with hard limit N)
  *   below N M    every slot 0..N-1 in use, then the soft limit lowered to M < N
  *   high         soft = hard; a few descriptors and one at hard-1, the highest number there is
  *   tree K N     soft limit N; K children, which share a pipe with the parent, and every one of
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
     } else if (strcmp(mode, "hardfull") == 0) {
         int n = argc > 2 ? atoi(argv[2]) : 100;
         set_limit(n, n);
-        fill(0);
+        fill(argc > 3 && strcmp(argv[3], "memfd") == 0);
     } else if (strcmp(mode, "below") == 0) {
         set_limit(argc > 2 ? atoi(argv[2]) : 200, r.rlim_max);
         fill(1);

@@ -62,7 +62,7 @@ public final class SpareFds {
             long need = p.getDescriptorsCount() + memfds + 1L;
             return String.format("pid %d: its %d descriptors fill every slot below RLIMIT_NOFILE's hard limit %d of"
                     + " amber restart, with no slot left for %s while it is restored" + remedy, p.getPid(),
-                    p.getDescriptorsCount(), hard, memfds > 0 ? "its " + memfds + " memfd temporaries"
+                    p.getDescriptorsCount(), hard, memfds == 1 ? "the temporary of its memfd" : memfds > 1 ? "the temporaries of its " + memfds + " memfds"
                     : "amber's own descriptor (no descriptor is a duplicate whose slot could hold it)", need, need, need);
         }
         return null;
