@@ -12,6 +12,9 @@
  *   high         soft = hard; a few descriptors and one at hard-1, the highest number there is
  *   tree K N     soft limit N; K children, which share a pipe with the parent, and every one of
  *                them (the parent too) with all of 0..N-1 in use
+ *   shared N [memfd]  soft limit N; a child made with clone(CLONE_FILES), so one table for both, all of
+ *                0..N-1 in use; after the restart a descriptor the parent closes is closed for
+ *                the child too
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -29,6 +32,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -225,6 +230,44 @@ static void tree(int children, int n)
     pass();
 }
 
+static void shared_table(int n, int with_memfd)
+{
+    struct rlimit r;
+    current(&r);
+    set_limit(n, r.rlim_max);
+    int go[2];
+    CHECK(pipe(go) == 0, "pipe");
+    /* clone without a stack: a copy of the memory, as fork, but one descriptor table. */
+    pid_t child = syscall(SYS_clone, CLONE_FILES | SIGCHLD, NULL, NULL, NULL, 0);
+    CHECK(child >= 0, "clone(CLONE_FILES): %s", strerror(errno));
+    if (child > 0)
+        test_msg("CHILD %d", (int)child);
+    if (child == 0) {
+        who = "child: ";
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char b;
+        CHECK(read(go[0], &b, 1) == 1, "child: no word from the parent");   /* the table is full */
+        test_waitsig();
+        /* The parent closed go[1] before sending SIGTERM: in the one table they share. */
+        CHECK(fcntl(go[1], F_GETFD) == -1 && errno == EBADF, "child: fd %d still open: the table is not shared",
+              go[1]);
+        _exit(0);
+    }
+    fill(with_memfd);   /* a memfd is refused: its restore needs a temporary in the table both see */
+    record_all();
+    CHECK(write(go[1], "f", 1) == 1, "pipe write");
+    test_ready();
+    test_waitsig();
+    check_all();
+    check_objects();
+    close(go[1]);
+    kill(child, SIGTERM);
+    int status;
+    CHECK(waitpid(child, &status, 0) == child, "waitpid: %s", strerror(errno));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x", status);
+    pass();
+}
+
 int main(int argc, char **argv)
 {
     test_init(argc, argv);
@@ -233,6 +276,8 @@ int main(int argc, char **argv)
     current(&r);
     if (strcmp(mode, "tree") == 0) {
         tree(argc > 2 ? atoi(argv[2]) : 2, argc > 3 ? atoi(argv[3]) : 64);
+    } else if (strcmp(mode, "shared") == 0) {
+        shared_table(argc > 2 ? atoi(argv[2]) : 64, argc > 3 && strcmp(argv[3], "memfd") == 0);
     } else if (strcmp(mode, "full") == 0) {
         set_limit(argc > 2 ? atoi(argv[2]) : 100, r.rlim_max);
         fill(1);

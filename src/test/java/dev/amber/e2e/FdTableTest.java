@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * hard limit of amber restart itself. Each comes back with exactly its descriptors (the
  * /proc/PID/fd set, links and fdinfo) and exactly its limits (/proc/PID/limits), after
  * checkpoint --kill and restart and after a checkpoint that leaves it running; the target then
- * checks every descriptor number up to its hard limit itself. Tables that cannot be restored
+ * checks every descriptor number up to its hard limit itself. A table shared with a child
+ * (CLONE_FILES) comes back shared. Tables that cannot be restored
  * under amber restart's hard limit are refused in one line before anything is made.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -58,6 +59,38 @@ class FdTableTest {
     @Test
     void tree_of_full_tables() throws Exception {
         roundTrip(List.of(), "tree", "3", "64");
+    }
+
+    /** A child made with clone(CLONE_FILES): one table for both, full, and still one after the restart. */
+    @Test
+    void table_shared_with_a_child() throws Exception {
+        roundTrip(List.of(), "shared", "64");
+    }
+
+    @Test
+    void shared_table_with_a_memfd_is_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal");
+        try (Target t = Target.start(tmp, "fd_table", "shared", "64", "memfd")) {
+            try {
+                t.awaitReady();
+                long child = Long.parseLong(t.logLines().stream().filter(l -> l.startsWith("CHILD ")).findFirst()
+                        .orElseThrow().substring(6));
+                Map<Long, State> before = states(t.pid);
+                Path image = tmp.resolve("image");
+                Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
+                assertEquals(3, r.exit(), r.describe());
+                String line = "pid " + child + " parent " + t.pid + ": shared with the parent process: it shares its"
+                        + " descriptor table (CLONE_FILES) with pid " + t.pid + ", and one of the two has a memfd, which"
+                        + " a restart cannot make in a shared table yet: not supported";
+                assertEquals(1, r.stderrLines().stream().filter(line::equals).count(), r.describe());
+                Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+                assertSame(before, t);
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killTree(t);
+            }
+        }
     }
 
     @Test

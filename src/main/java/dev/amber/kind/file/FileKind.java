@@ -131,6 +131,9 @@ public final class FileKind implements ProcessKind {
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
+        if (ctx.process().getFilesOf() != 0) {
+            return;   // its parent's table (CLONE_FILES): restored by the parent, earlier in image order
+        }
         Injector inj = ctx.injector();
         Map<Integer, Integer> passOf = new HashMap<>();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
