@@ -111,7 +111,7 @@ final class DeletedFile {
         long source = DeletedFiles.open(ctx, f.getIdentity().getDev(), f.getIdentity().getInode(), what);
         // A file made with O_TMPFILE (tmpfile(3)) keeps O_TMPFILE's bits, O_DIRECTORY among them, in
         // its flags; reopened through /proc with O_DIRECTORY, a regular file is ENOTDIR.
-        int tmpfile = (f.getFlags() & O_TMPFILE_ONLY) != 0 ? O_TMPFILE : 0;
+        int tmpfile = (f.getFlags() & O_TMPFILE_ONLY) != 0 ? O_TMPFILE_ONLY | 0200000 : 0;   // O_DIRECTORY 0200000
         int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | tmpfile) | O_NOCTTY;
         long fd = inj.check("reopen " + what, Arch.SYS_OPENAT, AT_FDCWD,
                 inj.putString(0, "/proc/self/fd/" + source), flags, 0);
