@@ -204,9 +204,9 @@ public final class Checkpointer {
                 refusals.addAll(dump(h, treeDump, timing));
             }
             refusals.addAll(treeDump.finish());
-            Map<Integer, Integer> parents = new LinkedHashMap<>();
-            held.forEach(h -> parents.put(h.pid, h.record.getPpid()));
-            refusals.addAll(SharedWithParent.check(parents));
+            Map<Integer, Process.Builder> byPid = new LinkedHashMap<>();
+            held.forEach(h -> byPid.put(h.pid, h.record));
+            refusals.addAll(SharedWithParent.check(byPid));
             if (!refusals.isEmpty()) {
                 throw new RefusedException(refusals);
             }

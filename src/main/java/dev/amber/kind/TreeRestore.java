@@ -170,13 +170,18 @@ public final class TreeRestore implements AutoCloseable {
 
     /**
      * Puppets hold a pidfd of Amber from birth (Amber may not be visible in their pid namespace:
-     * restart --new-pidns), at a descriptor number above every one the process will have: by
+     * restart --new-pidns), at a descriptor number the process does not use (SpareFds): by
      * puppet (its thread id as Amber sees it), while it is being restored.
      */
     private static final Map<Integer, Integer> AMBER_PIDFD = new java.util.concurrent.ConcurrentHashMap<>();
 
     public static void amberPidfd(int puppet, int fd) {
         AMBER_PIDFD.put(puppet, fd);
+    }
+
+    /** Where the puppet keeps its pidfd of Amber, or null once it has none. */
+    public static Integer amberPidfd(int puppet) {
+        return AMBER_PIDFD.get(puppet);
     }
 
     public static void forgetAmberPidfd(int puppet) {

@@ -41,6 +41,11 @@ final class ImageChecks {
                         String.format("file mapped at 0x%x", v.getStart()));
             }
         }
+        String table = dev.amber.kind.SpareFds.problem(p, dev.amber.kind.memfd.MemfdEarlyKind.temporaries(p),
+                dev.amber.kind.SpareFds.HARD);
+        if (table != null) {
+            throw new IOException(table);
+        }
         for (var d : p.getDescriptorsList()) {
             if (d.getRegular().getDeleted()) {
                 Path dir = Path.of(d.getRegular().getPath()).getParent();

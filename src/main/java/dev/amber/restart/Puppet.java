@@ -29,11 +29,12 @@ import java.util.Map;
  * work area (the syscall gadget and the scratch space) and the vDSO.
  */
 final class Puppet implements AutoCloseable {
-    private static final long CLONE_PARENT = 0x00008000L;
+    private static final long CLONE_PARENT = 0x00008000L, CLONE_FILES = 0x00000400L;
     private static final int WORK_AREA = Arch.PAGE_SIZE + Injector.SCRATCH_SIZE;
     /** Where a puppet is born with a pidfd of Amber (inherited by every puppet cloned from it). */
     static final int AMBER_PIDFD = 4;
     private int amberPidfdAt = AMBER_PIDFD;
+    private static final int RLIMIT_NOFILE = 7;
     private static final int PROT_RWX = 7, MAP_PRIVATE_ANON = 0x22, MAP_FIXED_NOREPLACE = 0x100000;
 
     private final Tracee tracee;
@@ -44,6 +45,18 @@ final class Puppet implements AutoCloseable {
     private long gadget = PuppetElf.SYSCALL_AT;
     /** Where its pidfd of Amber is now (inherited at that number). */
     private int pidfdNow = AMBER_PIDFD;
+    /** Its descriptor table, which puppets cloned with CLONE_FILES share. */
+    private Table table = new Table();
+
+    /**
+     * One descriptor table and the puppets that hold it and are still being restored: Amber's
+     * pidfd in it is closed by the last of them, unless the process's own descriptor was put
+     * over it (kind.file, a table with no spare number).
+     */
+    private static final class Table {
+        int holders = 1;
+        boolean pidfdGone;
+    }
 
     private Puppet(Tracee tracee) {
         this.tracee = tracee;
@@ -86,6 +99,11 @@ final class Puppet implements AutoCloseable {
      * Traced from birth (the ptrace options are inherited).
      */
     Puppet fork(int pid, boolean sibling, int exitSignal) throws IOException {
+        return fork(pid, sibling, exitSignal, false);
+    }
+
+    /** {@link #fork(int, boolean, int)}, with {@code sharedTable}: the new one shares this one's descriptor table (CLONE_FILES). */
+    Puppet fork(int pid, boolean sibling, int exitSignal, boolean sharedTable) throws IOException {
         Injector inj = injector();
         int[] child = {0};
         inj.onNewTask(id -> child[0] = id);
@@ -93,7 +111,7 @@ final class Puppet implements AutoCloseable {
             ByteBuffer args = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
             long setTid = inj.put(128, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(pid).array());
             // exit_signal must be 0 with CLONE_PARENT: the child takes the caller's.
-            args.putLong(sibling ? CLONE_PARENT : 0).putLong(0).putLong(0).putLong(0)
+            args.putLong((sibling ? CLONE_PARENT : 0) | (sharedTable ? CLONE_FILES : 0)).putLong(0).putLong(0).putLong(0)
                     .putLong(sibling ? 0 : exitSignal).putLong(0).putLong(0).putLong(0).putLong(setTid).putLong(1)
                     .putLong(0);
             long r = inj.call(Arch.SYS_CLONE3, inj.put(0, args.array()), 88);
@@ -109,6 +127,11 @@ final class Puppet implements AutoCloseable {
             Puppet born = new Puppet(Tracee.adopt(child[0]));
             born.gadget = inj.gadget();   // its memory is this one's: so is the syscall instruction
             born.pidfdNow = pidfdNow;
+            if (sharedTable) {
+                born.table = table;
+                born.amberPidfdAt = pidfdNow;   // the same table: the same number, left where it is
+                table.holders++;
+            }
             dev.amber.kind.TreeRestore.amberPidfd(born.pid(), pidfdNow);
             return born;
         } catch (IOException | RuntimeException e) {
@@ -138,6 +161,7 @@ final class Puppet implements AutoCloseable {
     /** Let go by someone else (a zombie made to exit): close() no longer kills it. */
     void released() {
         alive = false;
+        table.holders--;   // a zombie made to exit: its table is no longer its
     }
 
     Tracee tracee() {
@@ -179,7 +203,12 @@ final class Puppet implements AutoCloseable {
         for (long[] gap : keep.gaps(0, Arch.TASK_SIZE)) {
             injector.check("munmap puppet memory", Arch.SYS_MUNMAP, gap[0], gap[1] - gap[0]);
         }
-        // Amber's pidfd moves above every descriptor the process will have; the rest is closed.
+        raiseFdLimit(injector);
+        if (table.holders > 1) {   // its parent's table (CLONE_FILES): the parent's own restore is in it
+            dev.amber.kind.TreeRestore.amberPidfd(tracee.tid(), pidfdNow);
+            return;
+        }
+        // Amber's pidfd moves to a number the process does not use (kind.SpareFds); the rest is closed.
         int at = amberPidfdAt;
         if (at != pidfdNow) {
             injector.check("dup3 amber's pidfd", Arch.SYS_DUP3, pidfdNow, at, 0);
@@ -191,15 +220,38 @@ final class Puppet implements AutoCloseable {
         amberPidfdAt = at;
     }
 
-    /** Where {@link #prepare} puts Amber's pidfd: above every descriptor the process had. */
-    void amberPidfdAbove(int highestFd) {
-        amberPidfdAt = Math.max(AMBER_PIDFD, highestFd + 1);
+    /**
+     * The soft RLIMIT_NOFILE limit goes up to the hard one for the restore: a descriptor number
+     * at or above the soft limit cannot be used (dup3 EBADF, open EMFILE), and the saved table,
+     * Amber's descriptors and the restore's temporaries may need every number up to the hard
+     * limit. kind.attr puts the saved limits back after the descriptors.
+     */
+    private void raiseFdLimit(Injector inj) throws IOException {
+        long old = inj.scratch() + 32;
+        inj.check("prlimit64(RLIMIT_NOFILE, NULL, &old)", Arch.SYS_PRLIMIT64, 0, RLIMIT_NOFILE, 0, old);
+        long hard = ByteBuffer.wrap(inj.get(32 + 8, 8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        byte[] raised = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(hard).putLong(hard).array();
+        inj.check("prlimit64(RLIMIT_NOFILE, soft " + hard + ", hard " + hard + ")", Arch.SYS_PRLIMIT64, 0, RLIMIT_NOFILE,
+                inj.put(0, raised), 0);
     }
 
-    /** Closes Amber's pidfd in the puppet once every descriptor is restored. */
+    /** Where {@link #prepare} puts Amber's pidfd (kind.SpareFds). */
+    void amberPidfdAt(int fd) {
+        if (table.holders == 1) {
+            amberPidfdAt = fd;
+        }
+    }
+
+    /**
+     * Closes Amber's pidfd in the puppet once every descriptor is restored, unless the
+     * descriptor table put a descriptor of the process over it (a table with no spare number).
+     */
     void dropAmberPidfd() throws IOException {
+        table.pidfdGone |= dev.amber.kind.TreeRestore.amberPidfd(tracee.tid()) == null;
         dev.amber.kind.TreeRestore.forgetAmberPidfd(tracee.tid());
-        injector.check("close amber's pidfd", Arch.SYS_CLOSE, amberPidfdAt);
+        if (--table.holders == 0 && !table.pidfdGone) {
+            injector.check("close amber's pidfd", Arch.SYS_CLOSE, amberPidfdAt);
+        }
     }
 
     /** Unmaps the work area: the last injected call, after which only registers are set. */

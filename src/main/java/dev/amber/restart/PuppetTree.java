@@ -162,11 +162,16 @@ final class PuppetTree implements AutoCloseable {
 
     private void makeChild(Puppet parent, Process c) throws IOException {
         int signal = c.getExitSignal();
+        boolean sharedTable = c.getFilesOf() != 0;
+        if (sharedTable && ghostSession(c)) {   // the helper would clone it, sharing the helper's table
+            throw new IOException("pid " + c.getPid() + " shares the descriptor table of pid " + c.getFilesOf()
+                    + " (CLONE_FILES) but is in a session whose leader had exited: a restart cannot make both yet");
+        }
         if (ghostSession(c)) {
             Puppet helper = helper(c.getSid(), parent, false, signal, parent);
             puppets.put(c.getPid(), helper.fork(c.getPid(), true, 0));
         } else {
-            puppets.put(c.getPid(), parent.fork(c.getPid(), false, signal));
+            puppets.put(c.getPid(), parent.fork(c.getPid(), false, signal, sharedTable));
         }
         if (!c.hasZombie()) {
             memoryPhase.restore(c, puppets.get(c.getPid()), saved.get(c.getPpid()));

@@ -20,6 +20,7 @@ import java.lang.foreign.MemorySegment;
 import dev.amber.kind.TreeRestore;
 import dev.amber.image.proto.Vma;
 import dev.amber.kind.memory.Inherited;
+import dev.amber.kind.memfd.MemfdEarlyKind;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Syscall;
@@ -157,7 +158,7 @@ public final class Restarter {
         if (from != null) {
             tree.inherited(process.getPid(), from.getMemory());
         }
-        puppet.amberPidfdAbove(dev.amber.kind.memfd.MemfdEarlyKind.highestFd(process));
+        puppet.amberPidfdAt(dev.amber.kind.SpareFds.amberPidfd(process, MemfdEarlyKind.temporaries(process)));
         puppet.prepare(process.getMemory(), kept);
         RestoreContext ctx = new RestoreContext(puppet.tracee(), puppet.injector(), process, process.getThreads(0),
                 pages, tree);

@@ -97,7 +97,12 @@ final class Target implements AutoCloseable {
 
     /** A tool run whose lifetime this target owns (killed in close). */
     Amber.Running tool(String... args) throws IOException {
-        Amber.Running r = Amber.start(dir.resolve("tool"), args);
+        return tool(List.of(), args);
+    }
+
+    /** A tool run under a wrapper command that execs it ({@code prlimit --nofile=N:N}, say). */
+    Amber.Running tool(List<String> wrapper, String... args) throws IOException {
+        Amber.Running r = Amber.start(dir.resolve("tool"), wrapper, args);
         tools.add(r);
         return r;
     }
@@ -130,8 +135,13 @@ final class Target implements AutoCloseable {
 
     /** restart --wait in the background; returns once the pid runs free as our binary again. */
     void restart(Path image) throws IOException, InterruptedException {
+        restart(image, List.of());
+    }
+
+    /** {@link #restart(Path)} with the tool run under {@code wrapper}. */
+    void restart(Path image, List<String> wrapper) throws IOException, InterruptedException {
         assertFalse(Procs.exists(pid), "pid " + pid + " exists before restart");
-        Amber.Running r = tool("restart", "-D", image.toString(), "--wait");
+        Amber.Running r = tool(wrapper, "restart", "-D", image.toString(), "--wait");
         long deadline = System.nanoTime() + TOOL_TIMEOUT.toNanos();
         while (!(binary.toString().equals(Procs.exe(pid)) && Procs.runsFree(pid))) {
             if (!r.isAlive())

@@ -109,7 +109,10 @@ final class DeletedFile {
         RegularFile f = d.getRegular();
         String what = "fd " + d.getFd() + " deleted file " + f.getPath();
         long source = DeletedFiles.open(ctx, f.getIdentity().getDev(), f.getIdentity().getInode(), what);
-        int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
+        // A file made with O_TMPFILE (tmpfile(3)) keeps O_TMPFILE's bits, O_DIRECTORY among them, in
+        // its flags; reopened through /proc with O_DIRECTORY, a regular file is ENOTDIR.
+        int tmpfile = (f.getFlags() & O_TMPFILE_ONLY) != 0 ? O_TMPFILE_ONLY | 0200000 : 0;   // O_DIRECTORY 0200000
+        int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | tmpfile) | O_NOCTTY;
         long fd = inj.check("reopen " + what, Arch.SYS_OPENAT, AT_FDCWD,
                 inj.putString(0, "/proc/self/fd/" + source), flags, 0);
         inj.check("close temporary fd " + source + " of " + what, Arch.SYS_CLOSE, source);

@@ -131,18 +131,31 @@ public final class FileKind implements ProcessKind {
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
+        if (ctx.process().getFilesOf() != 0) {
+            return;   // its parent's table (CLONE_FILES): restored by the parent, earlier in image order
+        }
         Injector inj = ctx.injector();
         Map<Integer, Integer> passOf = new HashMap<>();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
             passOf.put(d.getFd(), d.getShares() ? passOf.getOrDefault(d.getSameAs(), 0)
                     : d.getFromPid() != 0 ? 0 : FdKinds.of(d).pass());
         }
+        Integer pidfd = TreeRestore.amberPidfd(ctx.puppet().tid());
+        // Duplicates last in each pass: dup3 needs no free number, while the others may need
+        // temporaries, and with every number in use the last free ones are theirs. A duplicate
+        // on the slot of Amber's pidfd (a table with no spare number) comes last of all.
         List<Descriptor> ordered = new ArrayList<>(ctx.process().getDescriptorsList());
-        ordered.sort(Comparator.comparingInt((Descriptor d) -> passOf.get(d.getFd())).thenComparingInt(Descriptor::getFd));
+        ordered.sort(Comparator.comparingInt((Descriptor d) -> pidfd != null && d.getFd() == pidfd ? 1 : 0)
+                .thenComparingInt(d -> passOf.get(d.getFd())).thenComparing(Descriptor::getShares)
+                .thenComparingInt(Descriptor::getFd));
         for (Descriptor d : ordered) {
             if (d.getShares()) {
+                // dup3 over an open number closes what was there: Amber's pidfd, when it was on this slot.
                 inj.check("dup3 fd " + d.getSameAs() + " to fd " + d.getFd(), Arch.SYS_DUP3, d.getSameAs(), d.getFd(),
                         d.getCloexec() ? O_CLOEXEC : 0);
+                if (pidfd != null && d.getFd() == pidfd) {
+                    TreeRestore.forgetAmberPidfd(ctx.puppet().tid());
+                }
                 continue;
             }
             if (d.getFromPid() != 0) {   // restored earlier in another process: a copy of that one

@@ -130,24 +130,22 @@ public final class MemfdEarlyKind implements ProcessKind {
 
     /**
      * The puppet's descriptor that holds the memfd saved with {@code inode} from this kind's
-     * restore until {@link MemfdLateKind}'s: above every saved descriptor, so the descriptor
-     * table never lands on it.
+     * restore until {@link MemfdLateKind}'s: a number the process does not use
+     * ({@link dev.amber.kind.SpareFds}), so the descriptor table never lands on it.
      */
-    /** The highest descriptor the process has while it is restored: saved ones, then the memfd temporaries. */
-    public static int highestFd(Process p) {
-        int base = p.getDescriptorsList().stream().mapToInt(Descriptor::getFd).max().orElse(2) + 1;
-        return base + distinct(p).size() - 1;
-    }
-
     public static int temporaryFd(Process p, long inode) {
-        int base = p.getDescriptorsList().stream().mapToInt(Descriptor::getFd).max().orElse(2) + 1;
         List<Memfd> distinct = distinct(p);
         for (int i = 0; i < distinct.size(); i++) {
             if (distinct.get(i).getInode() == inode) {
-                return base + i;
+                return dev.amber.kind.SpareFds.memfdTemporary(p, distinct.size(), i);
             }
         }
         throw new IllegalStateException("image holds no memfd of inode " + inode);
+    }
+
+    /** How many temporaries the restore of {@code p} holds (one per distinct memfd). */
+    public static int temporaries(Process p) {
+        return distinct(p).size();
     }
 
     @Override

@@ -1,7 +1,10 @@
 package dev.amber.kind.unix;
 
 import dev.amber.sys.Arch;
-import dev.amber.trace.Injector;
+import dev.amber.sys.ErrnoException;
+import dev.amber.sys.LocalBuffer;
+import dev.amber.sys.Pidfd;
+import dev.amber.sys.Syscall;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,7 +43,6 @@ final class UnixDiag {
     private static final int SOCK_DIAG_BY_FAMILY = 20, NLM_F_REQUEST = 1, NLM_F_DUMP = 0x300, NLMSG_ERROR = 2,
             NLMSG_DONE = 3, AF_UNIX = 1;
     static final int TCP_ESTABLISHED = 1, TCP_CLOSE = 7, TCP_LISTEN = 10;
-    private static final int BUFFER_AT = 4096;
 
     /** One socket. {@code peer} is null when never connected, 0 when the peer was closed. */
     record Entry(long inode, int type, int state, byte[] name, Long peer, long[] icons, long rqueue, long wqueue,
@@ -79,27 +81,32 @@ final class UnixDiag {
         return b.array();
     }
 
-    /** Reads the whole table with calls injected into the process behind {@code inj}. */
-    static Table read(Injector inj) throws IOException {
-        long fd = inj.check("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", Arch.SYS_SOCKET, AF_NETLINK,
-                SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-        try {
+    /**
+     * Reads the whole table of the network namespace of {@code pid} through a netlink socket of
+     * Amber's own, made in that namespace ({@link NetnsSocket}): nothing is injected into the
+     * process, whose descriptor table may have no free slot (every one up to RLIMIT_NOFILE in use).
+     */
+    static Table read(int pid) throws IOException {
+        int fd = NetnsSocket.open(pid, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        int size = 64 * 1024;
+        try (LocalBuffer b = new LocalBuffer(size)) {
             byte[] req = request();
             byte[] kernel = new byte[12];   // sockaddr_nl {family = AF_NETLINK, pid 0, groups 0}
             kernel[0] = AF_NETLINK;
-            long to = inj.put(64, kernel);
-            inj.check("sendto(sock_diag request)", Arch.SYS_SENDTO, fd, inj.put(0, req), req.length, 0, to, 12);
+            long to = b.put(64, kernel);
+            ErrnoException.check(Syscall.raw(Arch.SYS_SENDTO, fd, b.put(0, req), req.length, 0, to, 12),
+                    "sendto(sock_diag request)", "for pid " + pid);
             Map<Long, Entry> out = new HashMap<>();
-            int size = Injector.SCRATCH_SIZE - BUFFER_AT;
             for (int round = 0; round < 100_000; round++) {
-                long n = inj.check("recvfrom(sock_diag)", Arch.SYS_RECVFROM, fd, inj.scratch() + BUFFER_AT, size, 0, 0, 0);
-                if (parse(inj.get(BUFFER_AT, (int) n), out)) {
+                long n = ErrnoException.check(Syscall.raw(Arch.SYS_RECVFROM, fd, b.at(0), size, 0, 0, 0),
+                        "recvfrom(sock_diag)", "for pid " + pid);
+                if (parse(b.get(0, (int) n), out)) {
                     return Table.of(out);
                 }
             }
             throw new IOException("sock_diag: the dump did not end");
         } finally {
-            inj.call(Arch.SYS_CLOSE, fd);
+            Pidfd.close(fd);
         }
     }
 

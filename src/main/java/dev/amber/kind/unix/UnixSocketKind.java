@@ -80,7 +80,7 @@ public final class UnixSocketKind implements FdKind {
         try {
             return ctx.tree().cached("unix sock_diag " + netns, () -> {
                 try {
-                    return UnixDiag.read(ctx.injector());
+                    return UnixDiag.read(ctx.pid());
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
