@@ -249,7 +249,7 @@ final class UnixMaker {
         } catch (IOException | RuntimeException e) {
             return false;
         }
-        for (UnixDiag.Entry e : UnixDiag.read(inj()).entries().values()) {
+        for (UnixDiag.Entry e : UnixDiag.read(ctx.pid()).entries().values()) {
             if (e.fileInode() == ino && UnixSocketKind.statDev(e.fileDev()) == dev) {
                 return true;
             }
