@@ -91,7 +91,8 @@ def better(expect, outcome):
 def rerun(args, name):
     tsv = os.path.join(os.path.dirname(args.results), "rerun.tsv")
     open(tsv, "w").close()
-    env = dict(os.environ, ZDTM_RESULTS_TSV=tsv, SKIP_NOAUTO="1")
+    hooks = "0" if name in args.no_hooks.split() else os.environ.get("HOOKS", "1")
+    env = dict(os.environ, ZDTM_RESULTS_TSV=tsv, SKIP_NOAUTO="1", HOOKS=hooks)
     subprocess.run([args.runner, name, args.dump, args.restore], env=env, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = read_results(tsv)
@@ -203,6 +204,7 @@ def main():
     p.add_argument("--runner")
     p.add_argument("--dump")
     p.add_argument("--restore")
+    p.add_argument("--no-hooks", default="")
     p.add_argument("--update", action="store_true")
     p.add_argument("--only-listed", action="store_true")
     p.add_argument("--table")
