@@ -81,7 +81,9 @@ record DeviceClass(String driver, Handling handling, String reason) {
         };
     }
 
-    private static DeviceClass misc(String driver, String name) {
+    /** {@code name} is DEVNAME, which can hold a directory ("net/tun"): looked up by its last part. */
+    private static DeviceClass misc(String driver, String devname) {
+        String name = devname.substring(devname.lastIndexOf('/') + 1);
         if (name.equals("cpu_dma_latency")) {
             return new DeviceClass(driver, Handling.PM_QOS, "");
         }
@@ -89,7 +91,7 @@ record DeviceClass(String driver, Handling handling, String reason) {
             return new DeviceClass(driver, Handling.STATELESS, "");
         }
         return new DeviceClass(driver, Handling.REFUSED, MISC_STATE.getOrDefault(name.startsWith("watchdog")
-                ? "watchdog" : name, "the misc device " + name + " is not known to keep no per-open state: not supported"));
+                ? "watchdog" : name, "the misc device " + devname + " is not known to keep no per-open state: not supported"));
     }
 
     /** The sysfs class of a character device ("mem", "misc", "tty", "input"…), or "?" when it has no sysfs entry. */

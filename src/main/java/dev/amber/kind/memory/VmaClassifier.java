@@ -82,7 +82,8 @@ final class VmaClassifier {
         }
         String device = deviceMapping(mapped, path);
         if (device != null) {
-            ctx.refuse(where, "mapping of " + device, "device memory cannot be saved: not supported");
+            ctx.refuse(where, "mapping of " + device, device.startsWith("block")
+                    ? "mappings of block devices are not supported yet" : "device memory cannot be saved: not supported");
             return Optional.empty();
         }
         Path file = Path.of(path);
