@@ -65,7 +65,7 @@ record DeviceClass(String driver, Handling handling, String reason) {
         if (block) {
             return new DeviceClass("block/" + name(true, major, minor), Handling.STATELESS, "");
         }
-        if (major >= UNIX98_PTY_SLAVE_MAJOR && major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT) {
+        if (isPtySlave(major)) {
             return new DeviceClass("pts/" + minor, Handling.PTY, "");   // devpts slaves are not in sysfs
         }
         String cls = subsystem(major, minor), name = name(false, major, minor);
@@ -82,6 +82,11 @@ record DeviceClass(String driver, Handling handling, String reason) {
     }
 
     /** {@code name} is DEVNAME, which can hold a directory ("net/tun"): looked up by its last part. */
+    /** Majors 136-143: devpts slaves (UNIX98_PTY_SLAVE_MAJOR, UNIX98_PTY_MAJOR_COUNT). */
+    static boolean isPtySlave(int major) {
+        return major >= UNIX98_PTY_SLAVE_MAJOR && major < UNIX98_PTY_SLAVE_MAJOR + UNIX98_PTY_MAJOR_COUNT;
+    }
+
     private static DeviceClass misc(String driver, String devname) {
         String name = devname.substring(devname.lastIndexOf('/') + 1);
         if (name.equals("cpu_dma_latency")) {

@@ -21,7 +21,7 @@ import java.util.Map;
  * reopened by path with their flags and position, terminal devices get their line settings back
  * ({@link TtyDevice}), /dev/cpu_dma_latency its PM-QoS request ({@link PmQos}); the rest is
  * refused, naming what its open file holds. An unlinked node is made again ({@link DeletedNode}).
- * Pseudo-terminals are kind.tty's; the one left here is a slave whose master has gone.
+ * Pseudo-terminals are kind.tty's; the one left here is a slave whose master has gone ({@link HungUpPty}).
  */
 public final class DeviceKind implements FdKind {
     static final int O_ACCMODE = 3, O_WRONLY = 1, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
@@ -85,7 +85,7 @@ public final class DeviceKind implements FdKind {
         int major = DeviceClass.major(rdev), minor = DeviceClass.minor(rdev);
         DeviceClass c = DeviceClass.of(block, major, minor);
         String what = (block ? "block device " : "character device ") + target + " (" + major + ":" + minor + ")";
-        String refusal = refusal(c, info.flags());
+        String refusal = refusal(c, info.flags(), target);
         if (refusal != null) {
             ctx.refuse("fd " + fd, what, refusal);
             return;
@@ -103,14 +103,16 @@ public final class DeviceKind implements FdKind {
         d.setDevice(dev);
     }
 
-    /** Why a device of class {@code c} opened with {@code flags} cannot be saved, or null. */
-    private static String refusal(DeviceClass c, int flags) {
+    /** Why a device of class {@code c} opened with {@code flags} as {@code target} cannot be saved, or null. */
+    private static String refusal(DeviceClass c, int flags, String target) {
         return switch (c.handling()) {
             case REFUSED -> c.reason();
             case KMSG -> (flags & O_ACCMODE) == O_WRONLY ? null : "a reader's place in the kernel log cannot be"
                     + " read: only /dev/kmsg opened write-only is supported";
-            case PTY -> "a pseudo-terminal " + (c.driver().startsWith("pts/") ? "slave" : "device")
-                    + " whose master is gone (hung up), or reached by another name: not supported";
+            // A slave whose master was closed is gone from devpts (HungUpPty); any other one here has another name.
+            case PTY -> c.driver().startsWith("pts/") && target.startsWith("/dev/pts/") && target.endsWith(DELETED)
+                    ? null : "a pseudo-terminal device reached by another name than /dev/tty, /dev/ptmx or"
+                    + " /dev/pts/N: not supported";
             default -> null;
         };
     }
@@ -121,6 +123,9 @@ public final class DeviceKind implements FdKind {
         Device dev = d.getDevice();
         String what = "fd " + d.getFd() + " " + dev.getPath();
         int flags = openFlags(dev);
+        if (HungUpPty.is(dev)) {
+            return HungUpPty.open(ctx, d);
+        }
         long fd = dev.getDeleted() ? DeletedNode.open(ctx, d, flags)
                 : inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, dev.getPath()), flags, 0);
         checkDevice(inj, fd, dev, what);
