@@ -17,6 +17,8 @@
  *              as set after restart, even if the harness changed them meanwhile.
  *   refuse     /dev/kvm, /dev/fuse, /dev/net/tun, /dev/kmsg read-only, and a shared mapping of
  *              a loop device: all untouched after the refused checkpoint.
+ *   hungup     two opens of a pseudo-terminal slave whose master was then closed: still hung up
+ *              (end of file, EIO on write), flags as they were, links "/dev/pts/N (deleted)".
  *   pmqos2     two writable opens of /dev/cpu_dma_latency, one holding 44 us: refused.
  */
 #define _GNU_SOURCE
@@ -289,6 +291,36 @@ static void terminal(void)
     pass();
 }
 
+static void hungup(void)
+{
+    int m = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+    CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "open /dev/ptmx: %s", strerror(errno));
+    const char *name = ptsname(m);
+    int s1 = open(name, O_RDWR | O_NOCTTY), s2 = open(name, O_WRONLY | O_NOCTTY | O_NONBLOCK);
+    CHECK(s1 >= 0 && s2 >= 0, "open %s: %s", name, strerror(errno));
+    close(m);
+    int f1 = fcntl(s1, F_GETFL), f2 = fcntl(s2, F_GETFL);
+    test_ready();
+    test_waitsig();
+
+    int fds[] = {s1, s2}, fl[] = {f1, f2};
+    for (int i = 0; i < 2; i++) {
+        char link[512];
+        link_of(fds[i], link, sizeof(link));
+        CHECK(strncmp(link, "/dev/pts/", 9) == 0 && strstr(link, " (deleted)") != NULL, "fd %d links to %s",
+              fds[i], link);
+        check_flags(fds[i], fl[i], link);
+        struct stat st;
+        CHECK(fstat(fds[i], &st) == 0 && major(st.st_rdev) == 136, "fd %d: fstat or major %u", fds[i],
+              major(st.st_rdev));
+        CHECK(write(fds[i], "x", 1) == -1 && errno == EIO, "fd %d: a write to a hung-up slave gives %s", fds[i],
+              strerror(errno));
+    }
+    char buf[8];
+    CHECK(read(s1, buf, sizeof(buf)) == 0, "a read of the hung-up slave gives no end of file");
+    pass();
+}
+
 static void refuse(void)
 {
     int kvm = open_or_die("/dev/kvm", O_RDWR), fuse = open_or_die("/dev/fuse", O_RDWR);
@@ -333,6 +365,8 @@ int main(int argc, char **argv)
         pmqos2();
     if (strcmp(mode, "terminal") == 0)
         terminal();
+    if (strcmp(mode, "hungup") == 0)
+        hungup();
     if (strcmp(mode, "refuse") == 0)
         refuse();
     fail("unknown mode %s", mode);

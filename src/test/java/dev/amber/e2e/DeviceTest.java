@@ -57,6 +57,11 @@ class DeviceTest {
     }
 
     @Test
+    void hung_up_pty_slave() throws Exception {
+        roundTrip("hungup");
+    }
+
+    @Test
     void block_device_at_offset() throws Exception {
         Assumptions.assumeTrue(Files.exists(Path.of("/dev/loop-control")), "needs loop devices");
         roundTrip("block");
@@ -198,10 +203,14 @@ class DeviceTest {
         assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
     }
 
-    /** An unlinked node comes back as a new inode, whose number no restart can choose: masked. */
+    /**
+     * An unlinked node comes back as a new inode, whose number no restart can choose, and a hung-up
+     * pseudo-terminal as the lowest free index: both masked.
+     */
     private static ProcSnapshot masked(ProcSnapshot s) {
         Map<Integer, String> fds = new TreeMap<>();
-        s.fds().forEach((fd, d) -> fds.put(fd, d.contains(" (deleted) ") ? d.replaceAll(" ino=\\d+", " ino=<new>") : d));
+        s.fds().forEach((fd, d) -> fds.put(fd, d.contains(" (deleted) ")
+                ? d.replaceAll(" ino=\\d+", " ino=<new>").replaceAll("/dev/pts/\\d+ ", "/dev/pts/<new> ") : d));
         return new ProcSnapshot(s.maps(), s.status(), fds);
     }
 }
