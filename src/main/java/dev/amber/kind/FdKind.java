@@ -18,6 +18,14 @@ public interface FdKind {
     boolean handles(String target);
 
     /**
+     * Whether this kind saves descriptor {@code fd} of {@code pid}, whose link reads {@code target}:
+     * for kinds that must look at the open file itself (a device node's st_mode), not just its link.
+     */
+    default boolean handles(int pid, int fd, String target) {
+        return handles(target);
+    }
+
+    /**
      * Saves descriptor {@code fd} into {@code d} (its {@code kind} field), or refuses it with
      * {@link DumpContext#refuse}. The process is stopped; {@code info} is its fdinfo.
      */

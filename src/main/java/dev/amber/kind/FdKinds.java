@@ -1,5 +1,6 @@
 package dev.amber.kind;
 
+import dev.amber.kind.device.DeviceKind;
 import dev.amber.kind.file.RegularFileKind;
 import java.util.List;
 import java.util.Optional;
@@ -9,6 +10,7 @@ public final class FdKinds {
     public static final List<FdKind> ALL = List.of(
             new dev.amber.kind.pipe.PipeKind(),   // before regular files: a FIFO has a path too
             new dev.amber.kind.mqueue.MqueueKind(),   // before regular files: a queue's link reads /NAME
+            new DeviceKind(),   // before regular files: a device node has a path too
             new RegularFileKind(),
             new dev.amber.kind.memfd.MemfdKind(),
             new dev.amber.kind.timerfd.TimerfdKind(),
@@ -26,6 +28,11 @@ public final class FdKinds {
 
     public static Optional<FdKind> forTarget(String target) {
         return ALL.stream().filter(k -> k.handles(target)).findFirst();
+    }
+
+    /** The kind that saves descriptor {@code fd} of {@code pid}, whose link reads {@code target}. */
+    public static Optional<FdKind> forDescriptor(int pid, int fd, String target) {
+        return ALL.stream().filter(k -> k.handles(pid, fd, target)).findFirst();
     }
 
     /** The kind that saved {@code d} (its oneof case), for restore. */

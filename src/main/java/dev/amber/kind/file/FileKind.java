@@ -62,7 +62,7 @@ public final class FileKind implements ProcessKind {
                         .setFromFd(shared.fd()).setCloexec(cloexec));
                 continue;
             }
-            FdKind kind = FdKinds.forTarget(target).orElse(null);
+            FdKind kind = FdKinds.forDescriptor(pid, fd, target).orElse(null);
             if (kind == null) {
                 ctx.refuse("fd " + fd, FileClass.refusal(pid, target), FileClass.reason(target));
                 continue;

@@ -14,23 +14,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Regular files, directories and the character devices that hold no state of the process's,
- * reopened by path with their flags and offset. fdinfo's {@code flags} carries the open flags
- * (plus O_CLOEXEC, which the descriptor table handles).
+ * Regular files and directories, reopened by path with their flags and offset. fdinfo's
+ * {@code flags} carries the open flags (plus O_CLOEXEC, which the descriptor table handles).
+ * Device nodes are kind.device's; images of format 1.0 saved /dev/null and its family here, and
+ * they are still restored here, by path.
  */
 public final class RegularFileKind implements FdKind {
     static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000, O_CLOEXEC = 02000000,
             O_PATH = 010000000, O_TMPFILE_ONLY = 020000000;  // __O_TMPFILE, without O_DIRECTORY
     private static final int AT_FDCWD = -100, SEEK_SET = 0;
-    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFCHR = 0020000;
-
-    /** Character devices that hold no state of the process's: reopening them is the same file. */
-    private static final Set<String> STATELESS_DEVICES =
-            Set.of("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom");
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000;
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -48,11 +44,7 @@ public final class RegularFileKind implements FdKind {
         Map<String, Object> a = Files.readAttributes(link, "unix:mode,size,lastModifiedTime,ino,dev,rdev");
         int mode = (Integer) a.get("mode");
         int type = mode & S_IFMT;
-        if (type == S_IFCHR && !STATELESS_DEVICES.contains(target)) {
-            ctx.refuse("fd " + fd, "character device " + target, "not supported yet");
-            return;
-        }
-        if (type != S_IFREG && type != S_IFDIR && type != S_IFCHR) {
+        if (type != S_IFREG && type != S_IFDIR) {   // device nodes that kind.device passed on: pseudo-terminals
             ctx.refuse("fd " + fd, "file " + target + " of type 0" + Integer.toOctalString(type >> 12),
                     "not supported yet");
             return;

@@ -89,6 +89,12 @@ final class VmaClassifier {
         if (m.deleted()) {
             return MappedFileContents.deleted(ctx, m, mapped, v, where);
         }
+        String device = deviceMapping(mapped, path);
+        if (device != null) {
+            ctx.refuse(where, "mapping of " + device, device.startsWith("block")
+                    ? "mappings of block devices are not supported yet" : "device memory cannot be saved: not supported");
+            return Optional.empty();
+        }
         Path file = Path.of(path);
         FileIdentity id = identity(file).orElse(null);
         if (id == null || id.getInode() != m.inode()) {
@@ -100,6 +106,28 @@ final class VmaClassifier {
             v.setContents(MappedFileContents.read(mapped, id.getSize()));
         }
         return Optional.of(v);
+    }
+
+    /**
+     * "character device PATH (M:m)" or "block device PATH (M:m)" when a mapping is of a device node other
+     * than /dev/zero, else null. A private mapping of /dev/zero is anonymous memory whose vma
+     * keeps the file (mmap_zero); every other device maps its own memory (frame buffers, /dev/mem,
+     * a driver's buffers), which neither a read of the pages nor a new mmap gives back.
+     */
+    private static String deviceMapping(Path mapped, String path) {
+        try {
+            Map<String, Object> a = Files.readAttributes(mapped, "unix:mode,rdev");
+            int type = (Integer) a.get("mode") & 0170000;
+            long rdev = (Long) a.get("rdev");
+            long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL), minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+            boolean zero = major == 1 && minor == 5;
+            if (type == 0020000 && !zero || type == 0060000) {
+                return (type == 0020000 ? "character" : "block") + " device " + path + " (" + major + ":" + minor + ")";
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // Not readable: the checks below name the file.
+        }
+        return null;
     }
 
     /** Size, mtime, inode and device of a file, or empty if it cannot be read. */

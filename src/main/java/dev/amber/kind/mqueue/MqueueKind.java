@@ -62,7 +62,7 @@ public final class MqueueKind implements FdKind {
         inj.check("fstatfs fd " + fd, Arch.SYS_FSTATFS, fd, inj.scratch());
         if ((inj.getLong(0) & 0xffffffffL) != MQUEUE_MAGIC) {
             // Not a queue: the kind that would have had it without this one (memfd, FIFO, file…).
-            FdKinds.ALL.stream().filter(k -> k != this && k.handles(target)).findFirst().orElseThrow()
+            FdKinds.ALL.stream().filter(k -> k != this && k.handles(ctx.pid(), fd, target)).findFirst().orElseThrow()
                     .dump(ctx, fd, target, info, d);
             return;
         }
