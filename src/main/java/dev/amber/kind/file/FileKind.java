@@ -63,17 +63,25 @@ public final class FileKind implements ProcessKind {
                 continue;
             }
             FdKind kind = FdKinds.forTarget(target).orElse(null);
-            if (kind == null) {
+            boolean external = ExternalFiles.declared(ctx, target);
+            if (kind == null && !external) {
                 ctx.refuse("fd " + fd, FileClass.refusal(pid, target), FileClass.reason(target));
                 continue;
             }
             Descriptor.Builder d = Descriptor.newBuilder().setFd(fd).setCloexec(cloexec);
             int before = ctx.refusals().size();
-            kind.dump(ctx, fd, target, info, d);
+            if (external) {
+                d.setExternal(target);
+            }
+            if (!external || target.startsWith("pipe:")) {   // a pipe's record serves --external-closed
+                kind.dump(ctx, fd, target, info, d);
+            }
             FileLocks.dump(ctx, fd, target, info, d);
             if (ctx.refusals().size() == before) {
                 ctx.tree().addDescription(pid, fd, inode);
-                OutsideSharing.note(ctx, fd, target);
+                if (!external) {
+                    OutsideSharing.note(ctx, fd, target);
+                }
                 if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
                     FdOwner owner = owner(ctx.injector(), fd, info.flags());
                     if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
@@ -135,7 +143,7 @@ public final class FileKind implements ProcessKind {
         Map<Integer, Integer> passOf = new HashMap<>();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
             passOf.put(d.getFd(), d.getShares() ? passOf.getOrDefault(d.getSameAs(), 0)
-                    : d.getFromPid() != 0 ? 0 : FdKinds.of(d).pass());
+                    : d.getFromPid() != 0 || !d.getExternal().isEmpty() ? 0 : FdKinds.of(d).pass());
         }
         List<Descriptor> ordered = new ArrayList<>(ctx.process().getDescriptorsList());
         ordered.sort(Comparator.comparingInt((Descriptor d) -> passOf.get(d.getFd())).thenComparingInt(Descriptor::getFd));
@@ -156,7 +164,7 @@ public final class FileKind implements ProcessKind {
                 }
                 continue;
             }
-            long fd = FdKinds.of(d).restore(ctx, d);
+            long fd = d.getExternal().isEmpty() ? FdKinds.of(d).restore(ctx, d) : ExternalFiles.restore(ctx, d);
             if (fd != d.getFd()) {
                 inj.check("dup3 fd " + fd + " to fd " + d.getFd(), Arch.SYS_DUP3, fd, d.getFd(), 0);
                 inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);
