@@ -161,13 +161,23 @@ public final class PipeKind implements FdKind {
         TreeRestore tree = ctx.tree();
         Injector inj = ctx.injector();
         int amberFd;
+        int mode = p.getReadWrite() ? O_RDWR : p.getWriteEnd() ? O_WRONLY : O_RDONLY;
         if (p.getFifoPath().isEmpty()) {
             int[] ends = tree.hold(List.of("pipe", p.getId()), () -> PipeData.makePipe(tree, p));
-            amberFd = ends[p.getWriteEnd() ? 1 : 0];
+            int end = p.getWriteEnd() ? 1 : 0;
+            // Each record is an open file description of its own (shared ones are copies: kind.file).
+            // The first of an end takes the one pipe2 made; another (the process had opened
+            // /proc/PID/fd/N again) is opened anew on the same pipe, with status flags of its own.
+            boolean[] taken = tree.hold(List.of("pipe ends taken", p.getId()), () -> new boolean[2]);
+            if (!taken[end] && mode != O_RDWR) {
+                taken[end] = true;
+                amberFd = ends[end];
+            } else {
+                amberFd = tree.keep(PipeData.openPath("/proc/self/fd/" + ends[end], mode | O_NONBLOCK | O_CLOEXEC));
+            }
         } else {
             tree.hold(List.of("fifo", p.getId()), () -> PipeData.openFifo(tree, p));
-            amberFd = tree.keep(PipeData.openPath(p.getFifoPath(), (p.getReadWrite() ? O_RDWR
-                    : p.getWriteEnd() ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC));
+            amberFd = tree.keep(PipeData.openPath(p.getFifoPath(), mode | O_NONBLOCK | O_CLOEXEC));
         }
         long fd = TreeRestore.pullFromAmber(inj, amberFd);
         inj.check("fcntl(F_SETFL) pipe fd " + d.getFd(), Arch.SYS_FCNTL, fd, F_SETFL, p.getFlags() & SETTABLE);
