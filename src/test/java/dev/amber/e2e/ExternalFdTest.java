@@ -9,6 +9,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -211,6 +214,48 @@ class ExternalFdTest {
         assertEquals(1, r.exit(), r.describe());
         assertTrue(r.stderr().strip().startsWith(message), "expected " + message + "\n" + r.describe());
         assertFalse(Procs.exists(t.pid), "pid " + t.pid + " exists after a failed restart");
+    }
+
+    /**
+     * A socket (a TCP connection to the test, made by bash's /dev/tcp for the target and for amber
+     * restart) declared external: saved by name only, though an established connection could not be
+     * saved, and replaced by amber restart's own connection, through which the target's line comes.
+     */
+    @Test
+    void a_socket_declared_external_is_inherited() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(30_000);
+            String connect = "exec 3<>/dev/tcp/127.0.0.1/" + server.getLocalPort() + "; exec \"$@\"";
+            try (Target t = Target.startWrapped(tmp, "ext_socket", List.of("/bin/bash", "-c", connect, "bash"));
+                    Socket first = server.accept()) {
+                t.awaitReady();
+                String socket = link(t.pid, 3);
+                Path image = t.dir.resolve("image");
+                Amber.Result c = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill",
+                        "--external-fd", socket);
+                assertEquals(0, c.exit(), c.describe() + t.logText());
+                Procs.await(() -> !Procs.exists(t.pid), Duration.ofSeconds(10), "pid " + t.pid + " to disappear");
+                String failed = "amber: restart from " + image + " failed: ";
+                Amber.Result closed = t.run("restart", "-D", image.toString(), "--external-closed");
+                assertEquals(failed + "pid " + t.pid + " fd 3: " + socket + " is external and only a pipe can come"
+                        + " back closed: supply it with --inherit-fd 'fd[N]:" + socket + "'", closed.stderr().strip(),
+                        closed.describe());
+                Amber.Result pipe = t.toolPiped("restart", "-D", image.toString(), "--inherit-fd", "fd[3]:" + socket)
+                        .await(Target.TOOL_TIMEOUT);
+                assertTrue(pipe.stderr().startsWith(failed + "--inherit-fd fd[3]:" + socket + ": pid " + t.pid
+                        + " fd 3 was a socket but descriptor 3 of amber restart is pipe:["), pipe.describe());
+                Amber.Running r = t.toolWrapped(List.of("/bin/bash", "-c", connect, "bash"), "restart", "-D",
+                        image.toString(), "--wait", "--inherit-fd", "fd[3]:" + socket);
+                try (Socket second = server.accept()) {
+                    t.restarted(r);
+                    t.sigterm();
+                    t.assertPassed(t.awaitExit(EXIT));
+                    BufferedReader in = new BufferedReader(new InputStreamReader(second.getInputStream(),
+                            StandardCharsets.US_ASCII));
+                    assertEquals("hello from " + t.pid, in.readLine());
+                }
+            }
+        }
     }
 
     /** checkpoint --kill declaring the two pipes external; returns the image once the pid is gone. */

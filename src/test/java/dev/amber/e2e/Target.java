@@ -90,6 +90,19 @@ final class Target implements AutoCloseable {
         return new Target(name, binary, dir, log, p);
     }
 
+    /**
+     * Starts a C target like {@link #start}, but through {@code wrapper} (a shell command line
+     * that makes descriptors and execs its arguments, the target then): the target keeps the pid.
+     */
+    static Target startWrapped(Path dir, String name, List<String> wrapper, String... args)
+            throws IOException, InterruptedException {
+        Path binary = Targets.binary(name);
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.add(binary.toString());
+        cmd.addAll(List.of(args));
+        return launch(dir, name, binary, cmd);
+    }
+
     /** With {@link #startPiped}: the write end of the target's standard input. */
     java.io.OutputStream stdin() {
         return original.getOutputStream();
@@ -98,6 +111,13 @@ final class Target implements AutoCloseable {
     /** With {@link #startPiped}: the read end of the target's standard output. */
     java.io.InputStream stdout() {
         return original.getInputStream();
+    }
+
+    /** A tool run through a wrapper command that execs it ({@link Amber#start(Path, List, String...)}), owned like {@link #tool}. */
+    Amber.Running toolWrapped(List<String> wrapper, String... args) throws IOException {
+        Amber.Running r = Amber.start(dir.resolve("tool"), wrapper, args);
+        tools.add(r);
+        return r;
     }
 
     /** A tool run with two pipes of the test's as its fds 3 and 4 ({@link Amber#startPiped}), owned like {@link #tool}. */

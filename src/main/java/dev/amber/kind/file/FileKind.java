@@ -31,7 +31,9 @@ import java.util.Map;
  * (dup'ed, inherited) is saved as a reference to it and restored with dup3, so that the two
  * share one offset and one set of status flags again. fdinfo's {@code flags} shows O_CLOEXEC when
  * the descriptor has FD_CLOEXEC. Signal-driven I/O (owner, signal, O_ASYNC) belongs to the open
- * file description whatever its kind, so the table saves and restores it too.
+ * file description whatever its kind, so the table saves and restores it too. A pipe or socket
+ * declared external ({@code --external-fd}) is saved by name and given back by the restart
+ * ({@link ExternalFiles}).
  */
 public final class FileKind implements ProcessKind {
     private static final int O_CLOEXEC = 02000000, F_SETFD = 2, FD_CLOEXEC = 1, KCMP_FILE = 0;
@@ -62,35 +64,41 @@ public final class FileKind implements ProcessKind {
                         .setFromFd(shared.fd()).setCloexec(cloexec));
                 continue;
             }
-            FdKind kind = FdKinds.forTarget(target).orElse(null);
-            boolean external = ExternalFiles.declared(ctx, target);
-            if (kind == null && !external) {
-                ctx.refuse("fd " + fd, FileClass.refusal(pid, target), FileClass.reason(target));
-                continue;
-            }
-            Descriptor.Builder d = Descriptor.newBuilder().setFd(fd).setCloexec(cloexec);
-            int before = ctx.refusals().size();
-            if (external) {
-                d.setExternal(target);
-            }
-            if (!external || target.startsWith("pipe:")) {   // a pipe's record serves --external-closed
-                kind.dump(ctx, fd, target, info, d);
-            }
-            FileLocks.dump(ctx, fd, target, info, d);
-            if (ctx.refusals().size() == before) {
-                ctx.tree().addDescription(pid, fd, inode);
-                if (!external) {
-                    OutsideSharing.note(ctx, fd, target);
-                }
-                if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
-                    FdOwner owner = owner(ctx.injector(), fd, info.flags());
-                    if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
-                        d.setOwner(owner);
-                    }
-                }
-                ctx.process().addDescriptors(d);
+            save(ctx, fd, target, info, inode);
+        }
+    }
+
+    /** A descriptor whose open file description nothing saved before shares: saved in full by its kind. */
+    private static void save(DumpContext ctx, int fd, String target, FdInfo info, long inode) throws IOException {
+        FdKind kind = FdKinds.forTarget(target).orElse(null);
+        boolean external = ExternalFiles.declared(ctx, target);
+        if (kind == null && !external) {
+            ctx.refuse("fd " + fd, FileClass.refusal(ctx.pid(), target), FileClass.reason(target));
+            return;
+        }
+        Descriptor.Builder d = Descriptor.newBuilder().setFd(fd).setCloexec((info.flags() & O_CLOEXEC) != 0);
+        int before = ctx.refusals().size();
+        if (external) {
+            d.setExternal(target);
+        }
+        if (!external || target.startsWith("pipe:")) {   // a pipe's record serves --external-closed
+            kind.dump(ctx, fd, target, info, d);
+        }
+        FileLocks.dump(ctx, fd, target, info, d);
+        if (ctx.refusals().size() != before) {
+            return;
+        }
+        ctx.tree().addDescription(ctx.pid(), fd, inode);
+        if (!external) {
+            OutsideSharing.note(ctx, fd, target);
+        }
+        if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
+            FdOwner owner = owner(ctx.injector(), fd, info.flags());
+            if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
+                d.setOwner(owner);
             }
         }
+        ctx.process().addDescriptors(d);
     }
 
     /**
