@@ -206,6 +206,27 @@ class ExternalFdTest {
         }
     }
 
+    /** Malformed names are usage errors (exit 2), before any process is looked at. */
+    @Test
+    void malformed_names_are_usage_errors() throws Exception {
+        Path work = tmp.resolve("tool");
+        Amber.Result file = Amber.run(Target.TOOL_TIMEOUT, work, "checkpoint", "1", "-D", tmp.resolve("i").toString(),
+                "--external-fd", "/var/log/x");
+        assertEquals(2, file.exit(), file.describe());
+        assertEquals("amber: --external-fd '/var/log/x': name a pipe or socket as /proc/PID/fd shows it, e.g."
+                + " 'pipe:[12345]' (a file is reopened by its path; a terminal outside the tree is --shell-job's)",
+                file.stderr().strip());
+        Amber.Result inherit = Amber.run(Target.TOOL_TIMEOUT, work, "restart", "-D", tmp.toString(), "--inherit-fd",
+                "3:pipe:[1]");
+        assertEquals(2, inherit.exit(), inherit.describe());
+        assertEquals("amber: --inherit-fd '3:pipe:[1]': expected fd[N]:OBJECT, N a descriptor of amber restart and"
+                + " OBJECT an external pipe or socket of the image, e.g. fd[3]:pipe:[12345]", inherit.stderr().strip());
+        Amber.Result twice = Amber.run(Target.TOOL_TIMEOUT, work, "restart", "-D", tmp.toString(), "--inherit-fd",
+                "fd[3]:pipe:[1]", "--external-closed=pipe:[1]");
+        assertEquals(2, twice.exit(), twice.describe());
+        assertEquals("amber: --external-closed pipe:[1]: it is given with --inherit-fd too", twice.stderr().strip());
+    }
+
     private static void fails(Target t, String message, String... options) throws Exception {
         List<String> args = new ArrayList<>(List.of("restart", "-D", t.dir.resolve("image").toString()));
         args.addAll(List.of(options));
