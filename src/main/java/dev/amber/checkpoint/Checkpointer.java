@@ -44,6 +44,14 @@ public final class Checkpointer {
         void update(String phase, long done, long total);
     }
 
+    /**
+     * What the user chose: {@code kill} ends the tree once the image is complete and verified;
+     * {@code tree} is what the kinds are told (--shell-job, --external-unix, --external-fd).
+     */
+    public record Options(boolean kill, TreeDump.Options tree) {
+        public static final Options DEFAULT = new Options(false, TreeDump.Options.DEFAULT);
+    }
+
     private final int pid;
     private final Destination destination;
     private final boolean kill;
@@ -52,20 +60,16 @@ public final class Checkpointer {
     private final String toolVersion;
     private final TreeDump.Options options;
 
-    public Checkpointer(int pid, Destination destination, boolean kill, Cancellation cancellation, Progress progress,
-            String toolVersion) {
-        this(pid, destination, kill, cancellation, progress, toolVersion, TreeDump.Options.DEFAULT);
-    }
-
-    public Checkpointer(int pid, Destination destination, boolean kill, Cancellation cancellation, Progress progress,
-            String toolVersion, TreeDump.Options options) {
+    /** {@code toolVersion} is recorded in the image's inventory. */
+    public Checkpointer(int pid, Destination destination, Options options, Cancellation cancellation,
+            Progress progress, String toolVersion) {
         this.pid = pid;
         this.destination = destination;
-        this.kill = kill;
+        this.kill = options.kill();
         this.cancellation = cancellation;
         this.progress = progress;
         this.toolVersion = toolVersion;
-        this.options = options;
+        this.options = options.tree();
     }
 
     public CheckpointResult run() throws IOException, ImageException, RefusedException {

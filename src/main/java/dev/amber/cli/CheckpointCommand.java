@@ -11,8 +11,13 @@ import java.io.OutputStream;
 import dev.amber.checkpoint.RefusedException;
 import dev.amber.image.ImageException;
 import dev.amber.kind.Refusal;
+import dev.amber.kind.TreeDump;
+import dev.amber.kind.file.ExternalFiles;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Callable;
@@ -40,10 +45,25 @@ final class CheckpointCommand implements Callable<Integer> {
             description = "a unix socket name (a path, or @name for an abstract one) whose server is outside the"
                     + " tree: a connection to it is saved as external and connected to that name again at restart"
                     + " (repeatable)")
-    java.util.List<String> externalUnix = new java.util.ArrayList<>();
+    List<String> externalUnix = new ArrayList<>();
+
+    @Option(names = "--external-fd", paramLabel = "OBJECT",
+            description = "a pipe or socket the tree shares with a process outside it, named as /proc/PID/fd shows"
+                    + " it ('pipe:[12345]', 'socket:[678]'): saved as external, to be supplied at restart with"
+                    + " --inherit-fd fd[N]:OBJECT (a pipe can also come back closed: restart --external-closed)"
+                    + " (repeatable)")
+    List<String> externalFds = new ArrayList<>();
 
     @Override
     public Integer call() {
+        for (String x : externalFds) {
+            if (!ExternalFiles.nameable(x)) {
+                System.err.println("amber: --external-fd '" + x + "': name a pipe or socket as /proc/PID/fd shows it,"
+                        + " e.g. 'pipe:[12345]' (a file is reopened by its path; a terminal outside the tree is"
+                        + " --shell-job's)");
+                return Main.USAGE;
+            }
+        }
         if (!Privileges.sufficient()) {
             return Main.FAILED;
         }
@@ -63,8 +83,9 @@ final class CheckpointCommand implements Callable<Integer> {
             boolean stream = dir.toString().equals("-");
             OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 20);
             Destination destination = stream ? new Destination.Stream(stdout) : new Destination.Directory(dir);
-            CheckpointResult r = new Checkpointer(pid, destination, kill, cancellation, progress, Version.TOOL,
-                    new dev.amber.kind.TreeDump.Options(shellJob, java.util.Set.copyOf(externalUnix))).run();
+            TreeDump.Options told = new TreeDump.Options(shellJob, Set.copyOf(externalUnix), Set.copyOf(externalFds));
+            CheckpointResult r = new Checkpointer(pid, destination, new Checkpointer.Options(kill, told), cancellation,
+                    progress, Version.TOOL).run();
             stdout.flush();
             progress.finish();
             // With the image on standard output, the report goes to standard error.

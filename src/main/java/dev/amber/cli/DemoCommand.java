@@ -40,8 +40,9 @@ final class DemoCommand implements Callable<Integer> {
             System.out.println("  started " + counter + " as pid " + pid + ", counting into " + log);
             Thread.sleep(1600);
             Path image = work.resolve("image");
-            CheckpointResult c = new Checkpointer(pid, new dev.amber.checkpoint.Destination.Directory(image), true, new Cancellation(), (phase, d, t) -> { },
-                    Version.TOOL).run();
+            CheckpointResult c = new Checkpointer(pid, new dev.amber.checkpoint.Destination.Directory(image),
+                    new Checkpointer.Options(true, dev.amber.kind.TreeDump.Options.DEFAULT), new Cancellation(),
+                    (phase, d, t) -> { }, Version.TOOL).run();
             List<Long> before = numbers(log);
             System.out.println("  counted:        " + join(before));
             System.out.printf("  checkpointed pid %d to %s (%s of memory, frozen %s) and killed it%n", pid, image,
@@ -50,7 +51,7 @@ final class DemoCommand implements Callable<Integer> {
             Thread.sleep(500);
             RestartResult r;
             try (ImageReader reader = ImageReader.open(image)) {
-                r = new Restarter(reader, false).run();
+                r = new Restarter(reader, Restarter.Options.DEFAULT).run();
             }
             restored = true;
             System.out.printf("  restarted pid %d from the image in %s%n", r.pid(), Units.millis(r.wallNanos()));

@@ -232,6 +232,10 @@ public final class ImageDescriber {
             } else if (d.getFromPid() != 0) {
                 table.row(d.getFd(), "shared", cloexec.isEmpty() ? "-" : "cloexec", "-",
                         "same open file as pid " + d.getFromPid() + " fd " + d.getFromFd());
+            } else if (!d.getExternal().isEmpty()) {
+                table.row(d.getFd(), "external", cloexec.isEmpty() ? "-" : "cloexec", "-",
+                        (d.hasPipe() ? details(d) : d.getExternal()) + "; supplied at restart (--inherit-fd"
+                                + (d.hasPipe() ? " or --external-closed)" : ")"));
             } else if (d.hasRegular()) {
                 RegularFile f = d.getRegular();
                 table.row(d.getFd(), "file", OpenFlags.describe(f.getFlags()) + cloexec, f.getPosition(),

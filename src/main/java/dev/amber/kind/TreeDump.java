@@ -30,9 +30,18 @@ public final class TreeDump {
     private final List<Supplier<List<Refusal>>> checks = new ArrayList<>();
     private final Options options;
 
-    /** What the user said about the tree on the command line. */
-    public record Options(boolean shellJob, Set<String> externalUnix) {
-        public static final Options DEFAULT = new Options(false, Set.of());
+    /**
+     * What the user said about the tree on the command line: {@code --shell-job}, the unix socket
+     * names of {@code --external-unix}, and the objects of {@code --external-fd} ("pipe:[12345]",
+     * "socket:[678]"), saved as external to be supplied at restart.
+     */
+    public record Options(boolean shellJob, Set<String> externalUnix, Set<String> externalFds) {
+        public static final Options DEFAULT = new Options(false, Set.of(), Set.of());
+
+        public Options {
+            externalUnix = Set.copyOf(externalUnix);
+            externalFds = Set.copyOf(externalFds);
+        }
     }
 
     public TreeDump(List<Integer> pids, Options options) {

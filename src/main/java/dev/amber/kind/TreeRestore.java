@@ -23,24 +23,46 @@ public final class TreeRestore implements AutoCloseable {
     private final Set<Integer> pids;
     private final Map<Object, Object> held = new HashMap<>();
     private final List<Integer> amberFds = new ArrayList<>();
-    private boolean shellJob;
+    private final Options options;
 
-    public TreeRestore(Set<Integer> pids) {
+    /**
+     * What the user said about the tree at restart: {@code --shell-job} (the job's terminal is the
+     * one amber restart runs in, kind.tty), and what takes the place of each object saved as
+     * external: a descriptor of amber restart's own by object name ({@code --inherit-fd
+     * fd[N]:NAME}), or for a pipe a new one whose other end is closed ({@code --external-closed
+     * NAME}, or every external pipe not inherited with {@code allExternalClosed}).
+     */
+    public record Options(boolean shellJob, Map<String, Integer> inheritFds, Set<String> externalClosed,
+            boolean allExternalClosed) {
+        public static final Options DEFAULT = new Options(false, Map.of(), Set.of(), false);
+
+        public Options {
+            inheritFds = Map.copyOf(inheritFds);
+            externalClosed = Set.copyOf(externalClosed);
+        }
+
+        /** Whether the external pipe {@code name} comes back with its other end closed. */
+        public boolean closed(String name) {
+            return !inheritFds.containsKey(name) && (allExternalClosed || externalClosed.contains(name));
+        }
+    }
+
+    public TreeRestore(Set<Integer> pids, Options options) {
         this.pids = pids;
+        this.options = options;
     }
 
     public static TreeRestore of(int pid) {
-        return new TreeRestore(Set.of(pid));
+        return new TreeRestore(Set.of(pid), Options.DEFAULT);
+    }
+
+    public Options options() {
+        return options;
     }
 
     /** restart --shell-job: the job's terminal is the one amber restart runs in (kind.tty). */
-    public TreeRestore shellJob(boolean on) {
-        shellJob = on;
-        return this;
-    }
-
     public boolean shellJob() {
-        return shellJob;
+        return options.shellJob();
     }
 
     private final java.util.Map<Integer, Integer> hostPids = new HashMap<>();

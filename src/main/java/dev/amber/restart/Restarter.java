@@ -42,25 +42,24 @@ public final class Restarter {
     private static final int PR_SET_CHILD_SUBREAPER = 36;
     private final ImageReader image;
     private final boolean frozen;
-    private final boolean shellJob;
     private final boolean newPidns;
+    private final TreeRestore.Options treeOptions;
     private int hostPid, waitPid;
 
-    public Restarter(ImageReader image, boolean frozen) {
-        this(image, frozen, false);
+    /**
+     * What the user chose: {@code frozen} leaves the tree stopped; {@code newPidns} makes it in a
+     * new PID namespace under a helper init; {@code tree} is what the kinds are told (--shell-job,
+     * and what takes the place of external objects).
+     */
+    public record Options(boolean frozen, boolean newPidns, TreeRestore.Options tree) {
+        public static final Options DEFAULT = new Options(false, false, TreeRestore.Options.DEFAULT);
     }
 
-    /** {@code shellJob}: restart --shell-job, the job's terminal is the one Amber runs in (kind.tty). */
-    public Restarter(ImageReader image, boolean frozen, boolean shellJob) {
-        this(image, frozen, shellJob, false);
-    }
-
-    /** {@code newPidns}: restart --new-pidns, the tree in a new PID namespace under a helper init. */
-    public Restarter(ImageReader image, boolean frozen, boolean shellJob, boolean newPidns) {
+    public Restarter(ImageReader image, Options options) {
         this.image = image;
-        this.frozen = frozen;
-        this.shellJob = shellJob;
-        this.newPidns = newPidns;
+        this.frozen = options.frozen();
+        this.newPidns = options.newPidns();
+        this.treeOptions = options.tree();
     }
 
     public RestartResult run() throws IOException, ImageException {
@@ -69,6 +68,7 @@ public final class Restarter {
         for (Process p : processes) {
             ImageChecks.check(p, !newPidns);
         }
+        ExternalChecks.check(processes, treeOptions);
         new Timing("restart").mark("validated");
         try (Tracer tracer = new Tracer(); Arena arena = Arena.ofShared()) {
             tracer.call(() -> {
@@ -96,7 +96,7 @@ public final class Restarter {
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
         boolean succeeded = false;
-        try (TreeRestore tree = new TreeRestore(pids).shellJob(shellJob).processes(processes)) {
+        try (TreeRestore tree = new TreeRestore(pids, treeOptions).processes(processes)) {
             try {
                 Map<Integer, RestoreContext> contexts = new HashMap<>();
                 PuppetTree.MemoryPhase memory = (process, puppet, from) ->

@@ -70,6 +70,16 @@ final class Amber {
             return new Result(args, process.exitValue(), Files.readString(out), Files.readString(err));
         }
 
+        /** With {@link #startPiped}: the pipe the tool holds as its fd 4 (read end), to write into. */
+        java.io.OutputStream pipeIn() {
+            return process.getOutputStream();
+        }
+
+        /** With {@link #startPiped}: the pipe the tool holds as its fd 3 (write end), to read from. */
+        java.io.InputStream pipeOut() {
+            return process.getInputStream();
+        }
+
         String stderrSoFar() throws IOException {
             return Files.readString(err);
         }
@@ -117,6 +127,23 @@ final class Amber {
                 .redirectOutput(out.toFile())
                 .redirectError(err.toFile())
                 .start();
+        return new Running(List.of(args), p, out, err);
+    }
+
+    /**
+     * Starts the tool holding two pipes of the test's: its fd 3 is the write end of one the test
+     * reads ({@link Running#pipeOut}), its fd 4 the read end of one the test writes
+     * ({@link Running#pipeIn}); its standard input is /dev/null and its output goes to files, as
+     * with {@link #start}. A shell makes the descriptors and execs the JVM (the tool keeps its pid).
+     */
+    static Running startPiped(Path workDir, String... args) throws IOException {
+        Files.createDirectories(workDir);
+        Path out = Files.createTempFile(workDir, "amber-", ".out");
+        Path err = Files.createTempFile(workDir, "amber-", ".err");
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
+                "exec 3>&1 4<&0 >>\"$0\" </dev/null; exec \"$@\"", out.toString()));
+        cmd.addAll(command(args));
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         return new Running(List.of(args), p, out, err);
     }
 

@@ -71,6 +71,62 @@ final class Target implements AutoCloseable {
         return new Target(name, binary, dir, log, p);
     }
 
+    /**
+     * Starts a C target whose standard input and output are pipes the test holds the other ends
+     * of ({@link #stdin}, {@link #stdout}): a process outside the tree. Its standard error is
+     * appended to dir/NAME.log, where it says READY and PASS.
+     */
+    static Target startPiped(Path dir, String name, String... args) throws IOException, InterruptedException {
+        Path binary = Targets.binary(name);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(binary.toString());
+        cmd.addAll(List.of(args));
+        Path cwd = Files.createDirectories(dir.resolve("cwd"));
+        Path log = dir.resolve(name + ".log");
+        Process p = new ProcessBuilder(cmd)
+                .directory(cwd.toFile())
+                .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        return new Target(name, binary, dir, log, p);
+    }
+
+    /**
+     * Starts a C target like {@link #start}, but through {@code wrapper} (a shell command line
+     * that makes descriptors and execs its arguments, the target then): the target keeps the pid.
+     */
+    static Target startWrapped(Path dir, String name, List<String> wrapper, String... args)
+            throws IOException, InterruptedException {
+        Path binary = Targets.binary(name);
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.add(binary.toString());
+        cmd.addAll(List.of(args));
+        return launch(dir, name, binary, cmd);
+    }
+
+    /** With {@link #startPiped}: the write end of the target's standard input. */
+    java.io.OutputStream stdin() {
+        return original.getOutputStream();
+    }
+
+    /** With {@link #startPiped}: the read end of the target's standard output. */
+    java.io.InputStream stdout() {
+        return original.getInputStream();
+    }
+
+    /** A tool run through a wrapper command that execs it ({@link Amber#start(Path, List, String...)}), owned like {@link #tool}. */
+    Amber.Running toolWrapped(List<String> wrapper, String... args) throws IOException {
+        Amber.Running r = Amber.start(dir.resolve("tool"), wrapper, args);
+        tools.add(r);
+        return r;
+    }
+
+    /** A tool run with two pipes of the test's as its fds 3 and 4 ({@link Amber#startPiped}), owned like {@link #tool}. */
+    Amber.Running toolPiped(String... args) throws IOException {
+        Amber.Running r = Amber.startPiped(dir.resolve("tool"), args);
+        tools.add(r);
+        return r;
+    }
+
     Target awaitReady() throws IOException, InterruptedException {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (!logLines().contains("READY")) {
@@ -141,7 +197,11 @@ final class Target implements AutoCloseable {
     /** {@link #restart(Path)} with the tool run under {@code wrapper}. */
     void restart(Path image, List<String> wrapper) throws IOException, InterruptedException {
         assertFalse(Procs.exists(pid), "pid " + pid + " exists before restart");
-        Amber.Running r = tool(wrapper, "restart", "-D", image.toString(), "--wait");
+        restarted(tool(wrapper, "restart", "-D", image.toString(), "--wait"));
+    }
+
+    /** Follows a restart --wait started by the caller (with options of its own); returns once the pid runs free. */
+    void restarted(Amber.Running r) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TOOL_TIMEOUT.toNanos();
         while (!(binary.toString().equals(Procs.exe(pid)) && Procs.runsFree(pid))) {
             if (!r.isAlive())

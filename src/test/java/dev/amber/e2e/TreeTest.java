@@ -293,7 +293,7 @@ class TreeTest {
                 assertEquals(3, r.exit(), r.describe());
                 List<String> pipes = r.stderrLines().stream().filter(l -> l.startsWith("pid ") && l.contains("pipe:[")).toList();
                 assertFalse(pipes.isEmpty(), "a refusal naming a pipe\n" + r.describe());
-                assertTrue(pipes.stream().allMatch(l -> l.contains("held by pid " + t.pid + " (tree_shapes)")),
+                assertTrue(pipes.stream().allMatch(l -> l.contains("shared with pid " + t.pid + " (tree_shapes) outside the tree: declare it with --external-fd")),
                         "each names the root as the holder\n" + r.describe());
                 assertTrue(r.stderrLines().stream().anyMatch(l -> l.startsWith("pid " + a + " address 0x")
                         && l.contains("shared anonymous memory: also mapped by pid " + t.pid + " (tree_shapes)")),

@@ -31,7 +31,9 @@ import java.util.Map;
  * (dup'ed, inherited) is saved as a reference to it and restored with dup3, so that the two
  * share one offset and one set of status flags again. fdinfo's {@code flags} shows O_CLOEXEC when
  * the descriptor has FD_CLOEXEC. Signal-driven I/O (owner, signal, O_ASYNC) belongs to the open
- * file description whatever its kind, so the table saves and restores it too.
+ * file description whatever its kind, so the table saves and restores it too. A pipe or socket
+ * declared external ({@code --external-fd}) is saved by name and given back by the restart
+ * ({@link ExternalFiles}).
  */
 public final class FileKind implements ProcessKind {
     private static final int O_CLOEXEC = 02000000, F_SETFD = 2, FD_CLOEXEC = 1, KCMP_FILE = 0;
@@ -62,27 +64,41 @@ public final class FileKind implements ProcessKind {
                         .setFromFd(shared.fd()).setCloexec(cloexec));
                 continue;
             }
-            FdKind kind = FdKinds.forDescriptor(pid, fd, target).orElse(null);
-            if (kind == null) {
-                ctx.refuse("fd " + fd, FileClass.refusal(pid, target), FileClass.reason(target));
-                continue;
-            }
-            Descriptor.Builder d = Descriptor.newBuilder().setFd(fd).setCloexec(cloexec);
-            int before = ctx.refusals().size();
+            save(ctx, fd, target, info, inode);
+        }
+    }
+
+    /** A descriptor whose open file description nothing saved before shares: saved in full by its kind. */
+    private static void save(DumpContext ctx, int fd, String target, FdInfo info, long inode) throws IOException {
+        FdKind kind = FdKinds.forDescriptor(ctx.pid(), fd, target).orElse(null);
+        boolean external = ExternalFiles.declared(ctx, target);
+        if (kind == null && !external) {
+            ctx.refuse("fd " + fd, FileClass.refusal(ctx.pid(), target), FileClass.reason(target));
+            return;
+        }
+        Descriptor.Builder d = Descriptor.newBuilder().setFd(fd).setCloexec((info.flags() & O_CLOEXEC) != 0);
+        int before = ctx.refusals().size();
+        if (external) {
+            d.setExternal(target);
+        }
+        if (!external || target.startsWith("pipe:")) {   // a pipe's record serves --external-closed
             kind.dump(ctx, fd, target, info, d);
-            FileLocks.dump(ctx, fd, target, info, d);
-            if (ctx.refusals().size() == before) {
-                ctx.tree().addDescription(pid, fd, inode);
-                OutsideSharing.note(ctx, fd, target);
-                if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
-                    FdOwner owner = owner(ctx.injector(), fd, info.flags());
-                    if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
-                        d.setOwner(owner);
-                    }
-                }
-                ctx.process().addDescriptors(d);
+        }
+        FileLocks.dump(ctx, fd, target, info, d);
+        if (ctx.refusals().size() != before) {
+            return;
+        }
+        ctx.tree().addDescription(ctx.pid(), fd, inode);
+        if (!external) {
+            OutsideSharing.note(ctx, fd, target);
+        }
+        if ((info.flags() & O_PATH) == 0) {   // fcntl on O_PATH: only F_GETFL and the F_*FD commands
+            FdOwner owner = owner(ctx.injector(), fd, info.flags());
+            if (owner.getId() != 0 || owner.getSignal() != 0 || owner.getAsync()) {
+                d.setOwner(owner);
             }
         }
+        ctx.process().addDescriptors(d);
     }
 
     /**
@@ -138,7 +154,7 @@ public final class FileKind implements ProcessKind {
         Map<Integer, Integer> passOf = new HashMap<>();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
             passOf.put(d.getFd(), d.getShares() ? passOf.getOrDefault(d.getSameAs(), 0)
-                    : d.getFromPid() != 0 ? 0 : FdKinds.of(d).pass());
+                    : d.getFromPid() != 0 || !d.getExternal().isEmpty() ? 0 : FdKinds.of(d).pass());
         }
         Integer pidfd = TreeRestore.amberPidfd(ctx.puppet().tid());
         // Duplicates last in each pass: dup3 needs no free number, while the others may need
@@ -169,7 +185,7 @@ public final class FileKind implements ProcessKind {
                 }
                 continue;
             }
-            long fd = FdKinds.of(d).restore(ctx, d);
+            long fd = d.getExternal().isEmpty() ? FdKinds.of(d).restore(ctx, d) : ExternalFiles.restore(ctx, d);
             if (fd != d.getFd()) {
                 inj.check("dup3 fd " + fd + " to fd " + d.getFd(), Arch.SYS_DUP3, fd, d.getFd(), 0);
                 inj.check("close fd " + fd, Arch.SYS_CLOSE, fd);

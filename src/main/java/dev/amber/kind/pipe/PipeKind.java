@@ -5,6 +5,7 @@ import dev.amber.image.proto.Descriptor;
 import dev.amber.image.proto.Pipe;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.FdKind;
+import dev.amber.kind.FdRef;
 import dev.amber.kind.Refusal;
 import dev.amber.kind.RestoreContext;
 import dev.amber.kind.TreeDump;
@@ -20,8 +21,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Pipes and FIFOs, wherever their ends are in the tree, with the data still buffered in them.
@@ -37,7 +40,8 @@ import java.util.Map;
  * is closed again: a reader whose writers had all gone still sees end of file after the data.
  *
  * <p>An anonymous pipe whose other end is held by a process outside the tree is refused, naming
- * that process: the pipe could not be joined to it again. A FIFO is reopened by its path.
+ * that process: the pipe could not be joined to it again, unless it is declared external
+ * ({@code --external-fd}, kind.file.ExternalFiles). A FIFO is reopened by its path.
  */
 public final class PipeKind implements FdKind {
     private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000,
@@ -77,8 +81,9 @@ public final class PipeKind implements FdKind {
     /** What the checkpoint found of each pipe, across the tree. */
     private static final class Seen {
         final Map<Long, boolean[]> ends = new HashMap<>();   // {read end seen, write end seen}
-        final Map<Long, String> where = new HashMap<>();     // the first descriptor, for refusals
-        final java.util.Set<Long> fifos = new java.util.HashSet<>();
+        final Map<Long, FdRef> where = new HashMap<>();      // the first descriptor, for refusals
+        final Set<Long> fifos = new HashSet<>();
+        final Set<Long> external = new HashSet<>();    // declared with --external-fd
     }
 
     @Override
@@ -102,8 +107,10 @@ public final class PipeKind implements FdKind {
         ends[1] |= access != O_RDONLY;
         if (fifo) {
             seen.fifos.add(id);   // reopened by path: whoever else holds it is joined again
+        } else if (ctx.tree().options().externalFds().contains(target)) {
+            seen.external.add(id);   // supplied at restart, or made with its other end closed
         }
-        seen.where.putIfAbsent(id, "pid " + ctx.pid() + " fd " + fd);
+        seen.where.putIfAbsent(id, new FdRef(ctx.pid(), fd));
         int copy = Pidfd.grab(ctx.pid(), fd);
         try {
             pipe.setSize((int) ErrnoException.check(dev.amber.sys.Syscall.raw(Arch.SYS_FCNTL, copy, F_GETPIPE_SZ, 0),
@@ -119,30 +126,32 @@ public final class PipeKind implements FdKind {
 
     /**
      * Anonymous pipes that a process outside the tree holds too (either end): after a restart
-     * the tree's pipe would be a new one, cut off from that process.
+     * the tree's pipe would be a new one, cut off from that process. Refused unless declared
+     * external; one declared external that nothing outside holds is only worth a warning.
      */
     private static List<Refusal> outsideEnds(TreeDump tree, Seen seen) {
         List<Refusal> refusals = new ArrayList<>();
-        Map<Long, boolean[]> anonymous = new HashMap<>();
-        seen.ends.forEach((id, e) -> {
-            if (!seen.fifos.contains(id)) {
-                anonymous.put(id, e);
-            }
-        });
+        Set<Long> anonymous = new HashSet<>(seen.ends.keySet());
+        anonymous.removeAll(seen.fifos);
         if (anonymous.isEmpty()) {
             return refusals;
         }
-        Map<Long, String> holders = OutsideHolders.find(tree, anonymous.keySet());
-        anonymous.forEach((id, e) -> {
+        Map<Long, String> holders = OutsideHolders.find(tree, anonymous);
+        for (long id : anonymous) {
             String holder = holders.get(id);
-            if (holder != null) {
-                String where = seen.where.get(id);
-                int pid = Integer.parseInt(where.split(" ")[1]);
-                refusals.add(new Refusal(pid, where.substring(where.indexOf(" fd ") + 1), "pipe:[" + id + "]",
-                        "it is also held by " + holder + ", outside the tree: checkpoint the tree of a common"
-                                + " ancestor, or redirect to a file"));
+            FdRef where = seen.where.get(id);
+            String name = "pipe:[" + id + "]";
+            if (seen.external.contains(id)) {
+                if (holder == null) {
+                    tree.warn(where + ": " + name + " was declared external but no process outside the tree holds it:"
+                            + " a restart still needs --inherit-fd or --external-closed for it");
+                }
+            } else if (holder != null) {
+                refusals.add(new Refusal(where.pid(), "fd " + where.fd(), name, "shared with " + holder
+                        + " outside the tree: declare it with --external-fd '" + name + "' and supply it at restart"
+                        + " with --inherit-fd 'fd[N]:" + name + "' (or let it come back closed with --external-closed)"));
             }
-        });
+        }
         return refusals;
     }
 
@@ -152,13 +161,23 @@ public final class PipeKind implements FdKind {
         TreeRestore tree = ctx.tree();
         Injector inj = ctx.injector();
         int amberFd;
+        int mode = p.getReadWrite() ? O_RDWR : p.getWriteEnd() ? O_WRONLY : O_RDONLY;
         if (p.getFifoPath().isEmpty()) {
             int[] ends = tree.hold(List.of("pipe", p.getId()), () -> PipeData.makePipe(tree, p));
-            amberFd = ends[p.getWriteEnd() ? 1 : 0];
+            int end = p.getWriteEnd() ? 1 : 0;
+            // Each record is an open file description of its own (shared ones are copies: kind.file).
+            // The first of an end takes the one pipe2 made; another (the process had opened
+            // /proc/PID/fd/N again) is opened anew on the same pipe, with status flags of its own.
+            boolean[] taken = tree.hold(List.of("pipe ends taken", p.getId()), () -> new boolean[2]);
+            if (!taken[end] && mode != O_RDWR) {
+                taken[end] = true;
+                amberFd = ends[end];
+            } else {
+                amberFd = tree.keep(PipeData.openPath("/proc/self/fd/" + ends[end], mode | O_NONBLOCK | O_CLOEXEC));
+            }
         } else {
             tree.hold(List.of("fifo", p.getId()), () -> PipeData.openFifo(tree, p));
-            amberFd = tree.keep(PipeData.openPath(p.getFifoPath(), (p.getReadWrite() ? O_RDWR
-                    : p.getWriteEnd() ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC));
+            amberFd = tree.keep(PipeData.openPath(p.getFifoPath(), mode | O_NONBLOCK | O_CLOEXEC));
         }
         long fd = TreeRestore.pullFromAmber(inj, amberFd);
         inj.check("fcntl(F_SETFL) pipe fd " + d.getFd(), Arch.SYS_FCNTL, fd, F_SETFL, p.getFlags() & SETTABLE);
