@@ -14,6 +14,7 @@ import dev.amber.kind.session.SessionKind;
 import dev.amber.kind.signal.SignalKind;
 import dev.amber.kind.thread.ThreadKind;
 import dev.amber.kind.thread.ThreadsKind;
+import dev.amber.kind.timer.ExpiredAlarmKind;
 import dev.amber.kind.timer.ITimerKind;
 import java.util.List;
 
@@ -39,6 +40,7 @@ public final class Kinds {
             new FsKind(),
             new SessionKind(),
             new dev.amber.kind.tty.ControllingTerminalKind(),   // once sessions and groups exist
+            new ExpiredAlarmKind(),   // before the signals: see there
             new SignalKind(),
             new ThreadKind(),
             new CpuKind(),
