@@ -171,6 +171,11 @@ final class Target implements AutoCloseable {
         restart = r;
     }
 
+    /** The {@code restart --wait} run that holds the restored process (null while the original runs). */
+    Amber.Running restartRun() {
+        return restart;
+    }
+
     void sigterm() throws IOException, InterruptedException {
         Procs.signal(pid, "TERM");
     }

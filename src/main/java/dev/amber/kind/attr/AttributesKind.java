@@ -70,7 +70,9 @@ public final class AttributesKind implements ProcessKind {
             Rlimits.write(inj, ctx.pid(), limit);
         }
         prctl(inj, "PR_SET_DUMPABLE " + a.getDumpable(), PR_SET_DUMPABLE, a.getDumpable());
-        prctl(inj, "PR_SET_PDEATHSIG " + a.getPdeathSignal(), PR_SET_PDEATHSIG, a.getPdeathSignal());
+        if (pdeathSignalHolds(ctx, a.getPdeathSignal())) {
+            prctl(inj, "PR_SET_PDEATHSIG " + a.getPdeathSignal(), PR_SET_PDEATHSIG, a.getPdeathSignal());
+        }
         // 0 would mean "the default slack"; a task under a real-time policy reports 0.
         if (a.getTimerSlackNanos() > 0) {
             prctl(inj, "PR_SET_TIMERSLACK " + a.getTimerSlackNanos(), PR_SET_TIMERSLACK, a.getTimerSlackNanos());
@@ -83,6 +85,27 @@ public final class AttributesKind implements ProcessKind {
                 prctl(thread, "PR_SET_NAME \"" + comm + "\"", PR_SET_NAME, thread.putString(NAME_AT, comm));
             }
         }
+    }
+
+    /**
+     * Whether the parent-death signal is set again. It means "my parent is gone", and the kernel
+     * sends it when the thread that created the process ends. Inside the tree, the parent is the
+     * restored parent, as saved. The root's parent was outside the tree, and is now amber restart:
+     * set again when amber restart stays as long as the root (--wait, --shell-job; under
+     * --new-pidns the parent is the namespace's init), so the signal comes if it ends first; left
+     * unset when amber restart ends at once, which would send it as soon as the root runs.
+     */
+    private static boolean pdeathSignalHolds(RestoreContext ctx, int signal) {
+        if (signal == 0) {
+            return false;   // a new task has none
+        }
+        if (ctx.tree().pids().contains(ctx.process().getPpid()) || ctx.tree().rootParentStays()) {
+            return true;
+        }
+        ctx.tree().warn("pid " + ctx.process().getPid() + ": parent-death signal " + signal + " not set again: its"
+                + " parent was outside the tree, and amber restart, its parent now, ends at once, which would send"
+                + " it; restart with --wait to keep it (it then comes if amber restart --wait ends first)");
+        return false;
     }
 
     private static long prctl(Injector inj, String what, long... args) throws IOException {
