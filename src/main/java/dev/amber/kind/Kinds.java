@@ -1,6 +1,7 @@
 package dev.amber.kind;
 
 import dev.amber.kind.attr.AttributesKind;
+import dev.amber.kind.attr.LoginuidKind;
 import dev.amber.kind.cpu.CpuKind;
 import dev.amber.kind.creds.CredentialsKind;
 import dev.amber.kind.file.FileKind;
@@ -44,6 +45,7 @@ public final class Kinds {
             new SignalKind(),
             new ThreadKind(),
             new CpuKind(),
+            new LoginuidKind(),   // before the credentials: see there
             new CredentialsKind(),
             new AttributesKind(),
             new ITimerKind());

@@ -16,7 +16,8 @@ import java.nio.ByteOrder;
 
 /**
  * Process attributes: personality, dumpable, parent-death signal, resource limits
- * ({@link Rlimits}), timer slack, child-subreaper, and the leader's thread name.
+ * ({@link Rlimits}), timer slack, child-subreaper, transparent huge pages disabled, and the
+ * leader's thread name. The audit login uid is {@link LoginuidKind}'s, restored earlier.
  *
  * <p>Restore runs after credentials: any change of uid, gid or capabilities (commit_creds)
  * resets dumpable to the suid_dumpable sysctl and clears the parent-death signal, so both would
@@ -26,7 +27,7 @@ import java.nio.ByteOrder;
 public final class AttributesKind implements ProcessKind {
     static final int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
             PR_SET_NAME = 15, PR_SET_TIMERSLACK = 29, PR_GET_TIMERSLACK = 30, PR_SET_CHILD_SUBREAPER = 36,
-            PR_GET_CHILD_SUBREAPER = 37;
+            PR_GET_CHILD_SUBREAPER = 37, PR_SET_THP_DISABLE = 41, PR_GET_THP_DISABLE = 42;
     /** dumpable 2 (SUID_DUMP_ROOT) is set only by the kernel, from the suid_dumpable sysctl. */
     static final int SUID_DUMP_ROOT = 2;
     private static final int INT_AT = 0, NAME_AT = 64;
@@ -44,13 +45,16 @@ public final class AttributesKind implements ProcessKind {
             ctx.refuse("", "dumpable", "value 2 (SUID_DUMP_ROOT, from fs.suid_dumpable after a change of ids)"
                     + " cannot be set again with prctl, which accepts 0 and 1: not supported");
         }
-        ctx.process().setAttributes(Attributes.newBuilder()
+        Attributes.Builder attributes = Attributes.newBuilder();
+        LoginuidKind.read(ctx.pid()).ifPresent(attributes::setLoginuid);
+        ctx.process().setAttributes(attributes
                 .setPersonality(Personality.read(ctx.pid()))
                 .setDumpable(dumpable)
                 .setPdeathSignal(intResult(inj, "PR_GET_PDEATHSIG", PR_GET_PDEATHSIG))
                 .addAllRlimits(Rlimits.read(ctx.pid(), inj))
                 .setTimerSlackNanos(prctl(inj, "PR_GET_TIMERSLACK", PR_GET_TIMERSLACK))
-                .setChildSubreaper(intResult(inj, "PR_GET_CHILD_SUBREAPER", PR_GET_CHILD_SUBREAPER) != 0));
+                .setChildSubreaper(intResult(inj, "PR_GET_CHILD_SUBREAPER", PR_GET_CHILD_SUBREAPER) != 0)
+                .setThpDisable((int) prctl(inj, "PR_GET_THP_DISABLE", PR_GET_THP_DISABLE)));
         for (int i = 0; i < ctx.tasks().size(); i++) {
             ctx.threads().get(i).setComm(Comm.read(ctx.pid(), ctx.tasks().get(i).tid()));
         }
@@ -78,6 +82,11 @@ public final class AttributesKind implements ProcessKind {
             prctl(inj, "PR_SET_TIMERSLACK " + a.getTimerSlackNanos(), PR_SET_TIMERSLACK, a.getTimerSlackNanos());
         }
         prctl(inj, "PR_SET_CHILD_SUBREAPER", PR_SET_CHILD_SUBREAPER, a.getChildSubreaper() ? 1 : 0);
+        if (a.getThpDisable() != 0) {
+            // The mm's flag (fork passes it on): bit 0 says disabled, the others are the flags to set with it.
+            prctl(inj, "PR_SET_THP_DISABLE 1, flags " + (a.getThpDisable() & ~1), PR_SET_THP_DISABLE, 1,
+                    a.getThpDisable() & ~1);
+        }
         for (int i = 0; i < ctx.tasks().size(); i++) {
             Injector thread = ctx.tasks().get(i).injector();
             String comm = ctx.process().getThreads(i).getComm();
