@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
 /**
  * Process attributes: personality, dumpable, parent-death signal, resource limits
  * ({@link Rlimits}), timer slack, child-subreaper, transparent huge pages disabled, and the
- * leader's thread name. The audit login uid is {@link LoginuidKind}'s, restored earlier.
+ * leader's thread name.
  *
  * <p>Restore runs after credentials: any change of uid, gid or capabilities (commit_creds)
  * resets dumpable to the suid_dumpable sysctl and clears the parent-death signal, so both would
@@ -45,9 +45,7 @@ public final class AttributesKind implements ProcessKind {
             ctx.refuse("", "dumpable", "value 2 (SUID_DUMP_ROOT, from fs.suid_dumpable after a change of ids)"
                     + " cannot be set again with prctl, which accepts 0 and 1: not supported");
         }
-        Attributes.Builder attributes = Attributes.newBuilder();
-        LoginuidKind.read(ctx.pid()).ifPresent(attributes::setLoginuid);
-        ctx.process().setAttributes(attributes
+        ctx.process().setAttributes(Attributes.newBuilder()
                 .setPersonality(Personality.read(ctx.pid()))
                 .setDumpable(dumpable)
                 .setPdeathSignal(intResult(inj, "PR_GET_PDEATHSIG", PR_GET_PDEATHSIG))

@@ -1,6 +1,6 @@
 package dev.amber.kind.attr;
 
-import dev.amber.image.proto.Attributes;
+import dev.amber.image.proto.Thread;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
@@ -15,13 +15,12 @@ import java.nio.file.Path;
 import java.util.OptionalInt;
 
 /**
- * The audit login uid, {@code /proc/PID/loginuid} (CONFIG_AUDIT): which user logged in, kept
- * across su and setuid, inherited by children; 4294967295 when unset. {@link AttributesKind}
- * saves it with the other attributes; it is restored here, before the credentials, since the
- * kernel (audit_set_loginuid) lets a task change its own only, and once set only with
- * CAP_AUDIT_CONTROL, which a credentials change may drop. The puppet inherited Amber's; it is
- * written only when that differs. The audit session id cannot be set: the kernel numbers a new
- * one on every write.
+ * The audit login uid, {@code /proc/PID/task/TID/loginuid} (CONFIG_AUDIT): which user logged in,
+ * kept across su and setuid; each task has its own, inherited at clone; 4294967295 when unset.
+ * Restored before the credentials: the kernel (audit_set_loginuid) lets a task change its own
+ * only, and once set only with CAP_AUDIT_CONTROL, which a credentials change may drop. The
+ * puppet's threads inherited Amber's; a thread's is written only when that differs. The audit
+ * session id cannot be set: the kernel numbers a new one on every write.
  */
 public final class LoginuidKind implements ProcessKind {
     private static final int AT_FDCWD = -100, O_WRONLY = 1, O_CLOEXEC = 02000000, PATH_AT = 0, VALUE_AT = 64;
@@ -31,17 +30,16 @@ public final class LoginuidKind implements ProcessKind {
         return "loginuid";
     }
 
-    /** Saved by {@link AttributesKind}. */
     @Override
-    public void dump(DumpContext ctx) {
+    public void dump(DumpContext ctx) throws IOException {
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            read(ctx.pid(), ctx.tasks().get(i).tid()).ifPresent(ctx.threads().get(i)::setLoginuid);
+        }
     }
 
-    /** The login uid of {@code pid}, empty when the kernel has no audit. */
-    static OptionalInt read(int pid) throws IOException {
-        return read(Path.of("/proc", Integer.toString(pid), "loginuid"));
-    }
-
-    private static OptionalInt read(Path file) throws IOException {
+    /** The login uid of task {@code tid} of {@code pid}, empty when the kernel has no audit. */
+    private static OptionalInt read(int pid, int tid) throws IOException {
+        Path file = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "loginuid");
         try {
             return OptionalInt.of(Integer.parseUnsignedInt(Files.readString(file).strip()));
         } catch (NoSuchFileException e) {
@@ -53,29 +51,27 @@ public final class LoginuidKind implements ProcessKind {
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
-        Attributes a = ctx.process().getAttributes();
-        if (!a.hasLoginuid()) {
-            return;
-        }
-        String saved = Integer.toUnsignedString(a.getLoginuid());
-        OptionalInt now = read(ctx.pid());
-        if (now.isEmpty()) {
-            throw new IOException("pid " + ctx.process().getPid() + ": loginuid " + saved + " saved, but this kernel"
-                    + " has no /proc/PID/loginuid (no audit support): restart on a kernel with CONFIG_AUDIT");
-        }
-        // Each task has its own (threads inherit it at clone): every thread gets the saved one.
-        for (var task : ctx.tasks()) {
-            OptionalInt has = read(Path.of("/proc", Integer.toString(ctx.pid()), "task", Integer.toString(task.tid()),
-                    "loginuid"));
-            if (has.isPresent() && has.getAsInt() != a.getLoginuid()) {
-                write(task.injector(), ctx.process().getPid(), saved);
+        for (int i = 0; i < ctx.tasks().size(); i++) {
+            Thread saved = ctx.process().getThreads(i);
+            if (!saved.hasLoginuid()) {
+                continue;
+            }
+            String value = Integer.toUnsignedString(saved.getLoginuid());
+            OptionalInt now = read(ctx.pid(), ctx.tasks().get(i).tid());
+            if (now.isEmpty()) {
+                throw new IOException("pid " + ctx.process().getPid() + " thread " + saved.getTid() + ": loginuid "
+                        + value + " saved, but this kernel has no /proc/PID/loginuid (no audit support): restart on"
+                        + " a kernel with CONFIG_AUDIT");
+            }
+            if (now.getAsInt() != saved.getLoginuid()) {
+                write(ctx.tasks().get(i).injector(), "pid " + ctx.process().getPid() + " thread " + saved.getTid()
+                        + ": loginuid " + value, value);
             }
         }
     }
 
     /** Opened and written by the thread itself: the kernel takes a write from that task only. */
-    private static void write(Injector inj, int pid, String value) throws IOException {
-        String what = "pid " + pid + ": loginuid " + value;
+    private static void write(Injector inj, String what, String value) throws IOException {
         long fd = inj.check("open /proc/thread-self/loginuid for " + what, Arch.SYS_OPENAT, AT_FDCWD,
                 inj.putString(PATH_AT, "/proc/thread-self/loginuid"), O_WRONLY | O_CLOEXEC);
         byte[] bytes = value.getBytes(StandardCharsets.US_ASCII);
