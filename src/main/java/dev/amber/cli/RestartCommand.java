@@ -67,7 +67,6 @@ final class RestartCommand implements Callable<Integer> {
         if (!Privileges.sufficient()) {
             return Main.FAILED;
         }
-        RestartResult r;
         boolean stream = dir.toString().equals("-");
         if (shellJob && stream) {
             System.err.println("amber: --shell-job takes the terminal from standard input, so the image cannot come"
@@ -75,12 +74,14 @@ final class RestartCommand implements Callable<Integer> {
             return Main.USAGE;
         }
         Path spooled = null;
+        boolean waiting = waitForExit || shellJob;
+        Restarter.Running running;
         try {
             if (stream) {
                 spooled = StreamSpool.unpack(System.in);
             }
             try (ImageReader image = ImageReader.open(stream ? spooled : dir)) {
-                r = new Restarter(image, new Restarter.Options(frozen, newPidns, tree)).run();
+                running = new Restarter(image, new Restarter.Options(frozen, newPidns, tree)).start(waiting);
             }
         } catch (IOException | ImageException e) {
             System.err.println("amber: restart from " + (stream ? "standard input" : dir) + " failed: "
@@ -89,19 +90,23 @@ final class RestartCommand implements Callable<Integer> {
         } finally {
             StreamSpool.remove(spooled);
         }
+        try (running) {
+            report(running.result(), stream);
+            return waiting ? running.waitFor() : 0;
+        } catch (IOException e) {
+            System.err.println("amber: waiting for pid " + running.result().pid() + " failed: " + e.getMessage());
+            return Main.FAILED;
+        }
+    }
+
+    private void report(RestartResult r, boolean stream) {
+        for (String warning : r.warnings()) {
+            System.err.println("amber: warning: " + warning);
+        }
         String where = r.hostPid() == r.pid() ? "" : " (pid " + r.hostPid() + " outside its new pid namespace)";
         System.out.printf("restarted pid %d%s from %s in %s%s%n", r.pid(), where, stream ? "standard input" : dir,
                 Units.millis(r.wallNanos()), frozen ? "; it is stopped: resume it with kill -CONT " + r.hostPid() : "");
         System.out.flush();
-        if (!waitForExit && !shellJob) {
-            return 0;
-        }
-        try {
-            return Restarter.waitFor(r.waitPid());
-        } catch (IOException e) {
-            System.err.println("amber: waiting for pid " + r.pid() + " failed: " + e.getMessage());
-            return Main.FAILED;
-        }
     }
 
     private static final Pattern INHERIT = Pattern.compile("fd\\[([0-9]+)\\]:(.+)");

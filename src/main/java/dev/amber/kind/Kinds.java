@@ -1,6 +1,7 @@
 package dev.amber.kind;
 
 import dev.amber.kind.attr.AttributesKind;
+import dev.amber.kind.attr.LoginuidKind;
 import dev.amber.kind.cpu.CpuKind;
 import dev.amber.kind.creds.CredentialsKind;
 import dev.amber.kind.file.FileKind;
@@ -14,6 +15,7 @@ import dev.amber.kind.session.SessionKind;
 import dev.amber.kind.signal.SignalKind;
 import dev.amber.kind.thread.ThreadKind;
 import dev.amber.kind.thread.ThreadsKind;
+import dev.amber.kind.timer.ExpiredAlarmKind;
 import dev.amber.kind.timer.ITimerKind;
 import java.util.List;
 
@@ -39,9 +41,11 @@ public final class Kinds {
             new FsKind(),
             new SessionKind(),
             new dev.amber.kind.tty.ControllingTerminalKind(),   // once sessions and groups exist
+            new ExpiredAlarmKind(),   // before the signals: see there
             new SignalKind(),
             new ThreadKind(),
             new CpuKind(),
+            new LoginuidKind(),   // before the credentials: see there
             new CredentialsKind(),
             new AttributesKind(),
             new dev.amber.kind.oom.OomKind(),

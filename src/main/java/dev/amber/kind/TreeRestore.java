@@ -65,6 +65,32 @@ public final class TreeRestore implements AutoCloseable {
         return options.shellJob();
     }
 
+    private boolean rootParentStays;
+    private final List<String> warnings = new ArrayList<>();
+
+    /**
+     * Whether the root's new parent stays for the root's whole life: amber restart waiting for it
+     * (--wait, --shell-job), or the init of its own pid namespace (--new-pidns). Otherwise amber
+     * restart, the root's parent, ends as soon as the tree runs.
+     */
+    public TreeRestore rootParentStays(boolean on) {
+        rootParentStays = on;
+        return this;
+    }
+
+    public boolean rootParentStays() {
+        return rootParentStays;
+    }
+
+    /** Something the user should know that does not stop the restart (printed once it is done). */
+    public void warn(String message) {
+        warnings.add(message);
+    }
+
+    public List<String> warnings() {
+        return java.util.Collections.unmodifiableList(warnings);
+    }
+
     private final java.util.Map<Integer, Integer> hostPids = new HashMap<>();
 
     /** Records that saved pid {@code saved} is {@code host} as Amber sees it (they differ with --new-pidns). */

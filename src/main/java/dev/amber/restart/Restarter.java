@@ -45,6 +45,8 @@ public final class Restarter {
     private final boolean newPidns;
     private final TreeRestore.Options treeOptions;
     private int hostPid, waitPid;
+    private boolean waiting;
+    private final List<String> warnings = new ArrayList<>();
 
     /**
      * What the user chose: {@code frozen} leaves the tree stopped; {@code newPidns} makes it in a
@@ -63,6 +65,53 @@ public final class Restarter {
     }
 
     public RestartResult run() throws IOException, ImageException {
+        try (Running running = start(false)) {
+            return running.result();
+        }
+    }
+
+    /**
+     * A restarted tree whose root's parent, amber restart, stays to wait for it. The kernel makes
+     * the thread that created a process its parent, and a parent-death signal comes when that
+     * thread ends, not its process (prctl(2)): the root's creator is the tracer thread, so it is
+     * kept, and the wait runs on it, until the root ends or amber restart does.
+     */
+    public static final class Running implements AutoCloseable {
+        private final Tracer tracer;
+        private final RestartResult result;
+
+        private Running(Tracer tracer, RestartResult result) {
+            this.tracer = tracer;
+            this.result = result;
+        }
+
+        public RestartResult result() {
+            return result;
+        }
+
+        /** Waits for the restored process to end; returns its exit status, 128+signal if killed. */
+        public int waitFor() throws IOException {
+            try {
+                return tracer.call(() -> Restarter.waitFor(result.waitPid()));
+            } catch (IOException | RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            tracer.close();
+        }
+    }
+
+    /**
+     * Restarts the tree. With {@code waiting}, the caller then waits for it through the result
+     * (--wait, --shell-job): the root's parent stays, so its parent-death signal is set again.
+     */
+    public Running start(boolean waiting) throws IOException, ImageException {
+        this.waiting = waiting;
         long t0 = System.nanoTime();
         List<Process> processes = image.processes();
         for (Process p : processes) {
@@ -70,17 +119,21 @@ public final class Restarter {
         }
         ExternalChecks.check(processes, treeOptions);
         new Timing("restart").mark("validated");
-        try (Tracer tracer = new Tracer(); Arena arena = Arena.ofShared()) {
+        Tracer tracer = new Tracer();
+        try (Arena arena = Arena.ofShared()) {
             tracer.call(() -> {
                 restore(processes, arena);
                 return null;
             });
         } catch (IOException | ImageException | RuntimeException e) {
+            tracer.close();
             throw e;
         } catch (Exception e) {
+            tracer.close();
             throw new IllegalStateException(e);
         }
-        return new RestartResult(processes.getFirst().getPid(), hostPid, waitPid, System.nanoTime() - t0);
+        return new Running(tracer, new RestartResult(processes.getFirst().getPid(), hostPid, waitPid,
+                System.nanoTime() - t0, List.copyOf(warnings)));
     }
 
     /**
@@ -96,7 +149,8 @@ public final class Restarter {
         PageSource pages = pages(arena);
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
         boolean succeeded = false;
-        try (TreeRestore tree = new TreeRestore(pids, treeOptions).processes(processes)) {
+        try (TreeRestore tree = new TreeRestore(pids, treeOptions).processes(processes)
+                .rootParentStays(waiting || newPidns)) {
             try {
                 Map<Integer, RestoreContext> contexts = new HashMap<>();
                 PuppetTree.MemoryPhase memory = (process, puppet, from) ->
@@ -123,6 +177,7 @@ public final class Restarter {
                     hostPid = puppets.get(processes.getFirst().getPid()).pid();
                     waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;
                     timing.mark("release");
+                    warnings.addAll(tree.warnings());
                 }
             } finally {
                 if (!succeeded) {

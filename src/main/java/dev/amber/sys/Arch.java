@@ -37,6 +37,9 @@ public final class Arch {
             SYS_TIMERFD_SETTIME = 286, SYS_TIMERFD_GETTIME = 287, SYS_SIGNALFD4 = 289, SYS_EVENTFD2 = 290,
             SYS_EPOLL_CREATE1 = 291;
 
+    /** Timers and signals. */
+    public static final int SYS_RT_SIGPENDING = 127;
+
     /** Trees, pipes, unix sockets, terminals and IPC. */
     public static final int SYS_FSTAT = 5, SYS_SHMGET = 29, SYS_SHMAT = 30, SYS_SHMCTL = 31, SYS_SENDTO = 44,
             SYS_RECVFROM = 45, SYS_SENDMSG = 46, SYS_RECVMSG = 47, SYS_SHUTDOWN = 48, SYS_SOCKETPAIR = 53,

@@ -5,6 +5,8 @@ import dev.amber.sys.ProcessMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Finds a {@code syscall} instruction in a task's own code to inject calls through. The vDSO
@@ -32,7 +34,7 @@ public final class Gadget {
                 }
             }
         }
-        long fallbackStart = 0, fallbackEnd = 0;
+        List<long[]> code = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/maps"))) {
             String[] f = line.split("\\s+", 6);
             String[] range = f[0].split("-");
@@ -44,16 +46,20 @@ public final class Gadget {
                     vdsoOffset = at - start;
                     return at;
                 }
-            } else if (f[1].startsWith("r-x") && fallbackStart == 0 && !name.equals("[vsyscall]")) {
-                fallbackStart = start;
-                fallbackEnd = end;
+            } else if (f[1].startsWith("r-x") && !name.equals("[vsyscall]")) {
+                code.add(new long[] {start, end});
             }
         }
-        long at = fallbackStart == 0 ? 0 : search(pid, fallbackStart, Math.min(fallbackEnd, fallbackStart + (1 << 20)));
-        if (at == 0) {
-            throw new IOException("pid " + pid + ": no syscall instruction in its vDSO or code to inject calls through");
+        // No vDSO (unmapped, or vdso=0 at boot): any code of the task's own, libc's say. A small
+        // program's text may have no syscall instruction in it, so every executable mapping is
+        // looked at, the first MiB of each.
+        for (long[] area : code) {
+            long at = search(pid, area[0], Math.min(area[1], area[0] + (1 << 20)));
+            if (at != 0) {
+                return at;
+            }
         }
-        return at;
+        throw new IOException("pid " + pid + ": no syscall instruction in its vDSO or code to inject calls through");
     }
 
     static long search(int pid, long start, long end) throws IOException {

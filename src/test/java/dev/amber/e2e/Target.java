@@ -183,6 +183,25 @@ final class Target implements AutoCloseable {
         Procs.await(() -> !Procs.exists(pid), Duration.ofSeconds(10), "pid " + pid + " to disappear");
     }
 
+    /**
+     * checkpoint without --kill, so the original runs on for {@code runOn}; then SIGKILL to the
+     * original and waits until its pid is gone, ready for a restart of the image.
+     */
+    void checkpointThenKill(Path image, Duration runOn) throws IOException, InterruptedException {
+        if (restart != null)
+            throw new IllegalStateException("checkpointThenKill works on the original only");
+        Amber.Result r = run("checkpoint", Long.toString(pid), "-D", image.toString());
+        assertEquals(0, r.exit(), r.describe() + logText());
+        assertImage(image, r);
+        Thread.sleep(runOn.toMillis());
+        if (!original.isAlive())
+            throw new AssertionError("pid " + pid + " ended after a checkpoint that leaves it running\n" + logText());
+        original.destroyForcibly();
+        if (!original.waitFor(10, TimeUnit.SECONDS))
+            throw new AssertionError("pid " + pid + " still alive 10 s after SIGKILL");
+        Procs.await(() -> !Procs.exists(pid), Duration.ofSeconds(10), "pid " + pid + " to disappear");
+    }
+
     /** A finished image has its inventory (docs/image-format.md: written last). */
     static void assertImage(Path image, Amber.Result r) {
         if (!Files.isRegularFile(image.resolve("inventory.pb")))
@@ -220,6 +239,11 @@ final class Target implements AutoCloseable {
             Thread.sleep(5);
         }
         restart = r;
+    }
+
+    /** The {@code restart --wait} run that holds the restored process (null while the original runs). */
+    Amber.Running restartRun() {
+        return restart;
     }
 
     void sigterm() throws IOException, InterruptedException {

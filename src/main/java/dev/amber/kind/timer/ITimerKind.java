@@ -22,7 +22,8 @@ import java.util.List;
  * </pre>
  *
  * ITIMER_REAL keeps counting while the process is checkpointed; the restored one fires after the
- * remaining time saved, not the time since. The kernel adds one tick (4 ms at HZ 250) to a
+ * remaining time saved, not the time since. A periodic ITIMER_REAL that expired with its SIGALRM
+ * not yet dequeued reads value 0 with its interval: {@link ExpiredAlarmKind} restores it, early. The kernel adds one tick (4 ms at HZ 250) to a
  * CPU-time timer it arms so it never fires early, and getitimer reports that tick: each
  * checkpoint/restart of an armed ITIMER_VIRTUAL or ITIMER_PROF lengthens it by one tick. POSIX
  * timers (timer_create) are saved and restored here too, after the interval timers
@@ -51,8 +52,12 @@ public final class ITimerKind implements ProcessKind {
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         for (Timer timer : ctx.process().getItimersList()) {
-            // A new task's timers are disarmed; value 0 would disarm (and ignore the interval).
-            if (timer.getValueMicros() != 0) {
+            if (ExpiredAlarmKind.expired(timer)) {
+                continue;   // restored by ExpiredAlarmKind, before the signals
+            }
+            if (timer.getValueMicros() != 0 || timer.getIntervalMicros() != 0) {
+                // A new task's timers are disarmed. A CPU-time timer set with value 0 keeps the
+                // interval it was given (getitimer shows it), so that is set again too.
                 write(ctx.injector(), timer);
             }
         }

@@ -29,7 +29,9 @@ import java.util.List;
  * the id in {@code *timerid} (EBUSY if taken), which restore uses; on older kernels a fresh
  * puppet counts from 0, so timers created below a saved id are kept as fillers and deleted at the
  * end. Either way the id the kernel gave is checked. A timer is armed with its remaining time, relative: an absolute
- * CLOCK_REALTIME timer becomes relative. The overrun count is saved but cannot be set again.
+ * CLOCK_REALTIME timer becomes relative; one whose signal is queued and not yet delivered is made
+ * to expire again at once ({@link QueuedTimerSignal}). The overrun count is saved but cannot be
+ * set again.
  */
 final class PosixTimerKind implements ProcessKind {
     
@@ -56,6 +58,13 @@ final class PosixTimerKind implements ProcessKind {
             ByteBuffer b = ByteBuffer.wrap(inj.get(SPEC_AT, SPEC)).order(ByteOrder.LITTLE_ENDIAN);
             t.setIntervalNanos(b.getLong(0) * NANOS + b.getLong(8)).setValueNanos(b.getLong(16) * NANOS + b.getLong(24));
             t.setOverrun((int) inj.check("timer_getoverrun(" + t.getId() + ")", Arch.SYS_TIMER_GETOVERRUN, t.getId()));
+            // After timer_gettime: a signal queued in between is then seen here, and the timer
+            // is restored expired, not armed for the remaining time as well.
+            int queue = QueuedTimerSignal.queue(ctx.tasks(), t.getId());
+            if (queue != QueuedTimerSignal.NONE) {
+                t.setSignalQueued(true);
+                QueuedTimerSignal.unsave(ctx.process(), ctx.threads(), ctx.tasks(), queue, t.getId());
+            }
             ctx.process().addPosixTimers(t);
         }
     }
@@ -83,7 +92,10 @@ final class PosixTimerKind implements ProcessKind {
                         + ", expected " + t.getId() + (on == 0 ? "" : " (a kernel without PR_TIMER_CREATE_RESTORE_IDS,"
                         + " before 6.15, hands ids out in order and cannot go back)"));
             }
-            if (t.getValueNanos() != 0) {
+            if (t.getSignalQueued()) {
+                arm(inj, t.toBuilder().setValueNanos(1).build());
+                QueuedTimerSignal.await(inj, ctx.tasks(), ctx.pid(), t);
+            } else if (t.getValueNanos() != 0) {
                 arm(inj, t);
             }
         }
