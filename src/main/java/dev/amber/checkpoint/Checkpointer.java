@@ -102,8 +102,12 @@ public final class Checkpointer {
                     if (stateOf(p) != 'Z') {   // a zombie has no memory left to save
                         try {
                             stores.put(p, prepare(writer, p));
-                        } catch (java.nio.file.NoSuchFileException e) {
-                            // Ended since it was listed: if it is still there once frozen, it is prepared then.
+                        } catch (IOException e) {
+                            // Ended or ending since it was listed (smaps_rollup gives ESRCH once
+                            // its memory is gone): if it is still there once frozen, it is prepared then.
+                            if (!Freezer.exiting(p)) {
+                                throw e;
+                            }
                         }
                     }
                 }

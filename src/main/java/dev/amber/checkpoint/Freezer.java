@@ -44,13 +44,12 @@ final class Freezer {
     }
 
     /**
-     * Whether a task that PTRACE_SEIZE refused with EPERM is on its way out: the kernel refuses
-     * a task that has begun to exit, as it refuses one that is gone.
+     * Whether a task is gone or on its way out: PTRACE_SEIZE refuses a task that has begun to
+     * exit with EPERM, as it refuses one that is gone.
      */
     static boolean exiting(int tid) {
         try {
-            char state = dev.amber.proc.ProcStat.read(tid).state();
-            return state == 'Z' || state == 'X';
+            return dev.amber.proc.ProcStat.read(tid).exiting();
         } catch (IOException e) {
             return true;   // gone
         }

@@ -70,6 +70,17 @@ public record ProcStat(
         long envEnd,        // (51)
         int exitCode) {     // (52)
 
+    /** PF_EXITING (include/linux/sched.h): set by do_exit before it lets go of the memory and files. */
+    public static final int PF_EXITING = 0x4;
+
+    /**
+     * Whether the task has begun to exit: a zombie or dead already, or still running its
+     * do_exit (PF_EXITING), where /proc files that need its memory (smaps_rollup, mem) give ESRCH.
+     */
+    public boolean exiting() {
+        return state == 'Z' || state == 'X' || (flags & PF_EXITING) != 0;
+    }
+
     public static ProcStat read(int pid) throws IOException {
         return ProcFiles.read(ProcFiles.path(pid, "stat"), ProcStat::parse);
     }

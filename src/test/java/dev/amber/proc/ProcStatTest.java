@@ -1,7 +1,9 @@
 package dev.amber.proc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -49,6 +51,15 @@ class ProcStatTest {
         assertEquals(50, s.rtPriority());
         assertEquals(1, s.policy());
         assertEquals(9, s.exitCode());
+    }
+
+    @Test
+    void exitingTasks() {
+        assertFalse(ProcStat.parse(CAT).exiting(), "running, PF_RANDOMIZE only");
+        // in do_exit, its memory maybe gone already, still R or D: PF_EXITING (0x4) set
+        assertTrue(ProcStat.parse(CAT.replace(" 4194304 ", " 4194308 ")).exiting(), "PF_EXITING");
+        assertTrue(ProcStat.parse(CAT.replace(") R ", ") Z ")).exiting(), "a zombie");
+        assertTrue(ProcStat.parse(CAT.replace(") R ", ") X ")).exiting(), "dead");
     }
 
     @Test
