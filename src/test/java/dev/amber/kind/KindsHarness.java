@@ -49,7 +49,9 @@ final class KindsHarness {
             Tracee t = Tracee.seize(pid, 0);
             try {
                 try (Injector injector = new Injector(t, Gadget.find(pid))) {
-                    RestoreContext ctx = new RestoreContext(t, injector, process, leader, null);
+                    // Restored in place: its parent, this JVM, stays, as amber restart --wait does.
+                    RestoreContext ctx = new RestoreContext(t, injector, process, leader, null,
+                            dev.amber.kind.TreeRestore.of(pid).rootParentStays(true));
                     for (ProcessKind kind : kinds) {
                         kind.restore(ctx);
                     }
