@@ -132,12 +132,20 @@ public final class MqueueKind implements FdKind {
             throw new IOException(what + ": mq_open: " + Errno.describe((int) -fd)
                     + (fd == -Errno.ENOENT ? " (the queue is gone: was it removed during the restart?)" : ""));
         }
+        if (q.getNotifyPid() == ctx.process().getPid() && fd != d.getFd()) {
+            // Closing any descriptor of the queue in the registered process removes its
+            // registration: the queue is put at its number before it registers, not moved after.
+            inj.check("dup3 " + what, Arch.SYS_DUP3, fd, d.getFd(), 0);
+            inj.check("close " + what, Arch.SYS_CLOSE, fd);
+            fd = d.getFd();
+        }
+        long at = fd;
         if (q.getNotifyPid() == ctx.process().getPid()) {   // saved pids: the same inside a new pid namespace
             ctx.tree().hold("mqueue-notify:" + q.getName(), () -> {
                 // struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4), the rest unused.
                 byte[] ev = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN).putLong(0).putInt(q.getNotifySigno())
                         .putInt(q.getNotify()).array();
-                inj.check("mq_notify " + what, Arch.SYS_MQ_NOTIFY, fd, inj.put(64, ev));
+                inj.check("mq_notify " + what, Arch.SYS_MQ_NOTIFY, at, inj.put(64, ev));
                 return Boolean.TRUE;
             });
         }
