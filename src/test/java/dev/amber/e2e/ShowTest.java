@@ -118,9 +118,10 @@ class ShowTest {
             assertTrue(Pattern.compile("(?m)^\\s+" + t.pid + "\\s+mem_anon\\s+rip 0x").matcher(text).find(),
                     "thread row for tid " + t.pid + "\n" + show.describe());
 
-            // Descriptors: /dev/null on 0, the log on 1 (O_APPEND: ProcessBuilder appendTo), 2 shares 1.
+            // Descriptors: /dev/null (a device) on 0, the log on 1 (O_APPEND: ProcessBuilder appendTo), 2 shares 1.
             assertTrue(text.contains("\n  descriptors: 3\n"), show.describe());
-            assertTrue(Pattern.compile("(?m)^\\s+0\\s+file\\s+rdonly\\s+0\\s+/dev/null$").matcher(text).find(),
+            // /dev/null is a device (kind.device); show does not detail device rows yet.
+            assertTrue(Pattern.compile("(?m)^\\s+0\\s+device\\s").matcher(text).find(),
                     "fd 0 row\n" + show.describe());
             assertTrue(Pattern.compile("(?m)^\\s+1\\s+file\\s+wronly,append\\s+\\d+\\s+" + Pattern.quote(log.toString()) + "$")
                     .matcher(text).find(), "fd 1 row\n" + show.describe());

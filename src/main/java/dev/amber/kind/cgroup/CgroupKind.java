@@ -19,7 +19,8 @@ import java.util.Map;
  * comes with container support). So a process, or a thread, that is in a cgroup other than the
  * one it would inherit (its parent's, the root's parent outside the tree; a thread its process's)
  * was put there on purpose and would come back somewhere else: it is refused, naming both
- * cgroups. A tree that never moved stays in the cgroups of whoever restarts it, as a new job
+ * cgroups, unless it is Amber's own cgroup (where a restart run from here puts it anyway: a daemon
+ * reparented to init keeps the cgroup of whoever started it). A tree that never moved stays in the cgroups of whoever restarts it, as a new job
  * would.
  */
 public final class CgroupKind implements ProcessKind {
@@ -57,10 +58,13 @@ public final class CgroupKind implements ProcessKind {
     }
 
     private static void refuseDifferences(DumpContext ctx, String where, Map<String, String> mine,
-            Map<String, String> theirs, String whose) {
+            Map<String, String> theirs, String whose) throws IOException {
+        Map<String, String> amber = read(Path.of("/proc/self/cgroup"));
         for (var e : mine.entrySet()) {
             String other = theirs.get(e.getKey());
-            if (other != null && !other.equals(e.getValue())) {
+            // Amber's own cgroup is where a restart from here puts it too (a daemon reparented to
+            // init stays in the cgroup of whoever started it).
+            if (other != null && !other.equals(e.getValue()) && !e.getValue().equals(amber.get(e.getKey()))) {
                 ctx.refuse(where, e.getKey() + ":" + e.getValue(), "differs from that of " + whose + " ("
                         + e.getKey() + ":" + other + "): cgroup membership is not saved yet;"
                         + " move it back to checkpoint it");
