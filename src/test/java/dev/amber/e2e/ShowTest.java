@@ -149,7 +149,9 @@ class ShowTest {
             assertEquals(1, p.getThreadsCount());
             assertEquals(t.pid, p.getThreads(0).getTid());
             assertEquals(List.of(0, 1, 2), p.getDescriptorsList().stream().map(Descriptor::getFd).toList());
-            assertEquals("/dev/null", p.getDescriptors(0).getRegular().getPath());
+            assertEquals("/dev/null", p.getDescriptors(0).getDevice().getPath());
+            assertEquals(1, p.getDescriptors(0).getDevice().getMajor());
+            assertEquals(3, p.getDescriptors(0).getDevice().getMinor());
             assertEquals(log.toString(), p.getDescriptors(1).getRegular().getPath());
             Descriptor fd2 = p.getDescriptors(2);
             assertTrue(fd2.getShares() && fd2.getSameAs() == 1, "fd 2 shares fd 1's open file description: " + fd2);
