@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -159,10 +158,6 @@ class RealProgramsTest {
 
     /** The same in a /dev/shm file mapped shared and unlinked at once: only the mappings hold it. */
     @Test
-    @Disabled("a restart makes a deleted file that is mapped shared again once per process (a new inode"
-            + " each, AddressSpaceRestorer.remade), so the three no longer share the page: each waits on its"
-            + " own semaphore and the restarted run hangs after the checkpoint. Enable once shared mappings"
-            + " of unlinked files are made once for the tree")
     void counters_in_an_unlinked_shm_file() throws Exception {
         sharedCounters("shm-file");
     }
