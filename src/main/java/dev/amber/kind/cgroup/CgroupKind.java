@@ -32,6 +32,7 @@ public final class CgroupKind implements ProcessKind {
     @Override
     public void dump(DumpContext ctx) throws IOException {
         int pid = ctx.pid();
+        Map<String, String> amber = read(Path.of("/proc/self/cgroup"));
         Map<String, String> own = read(Path.of("/proc/" + pid + "/cgroup"));
         int parent = ProcStatus.read(pid).ppid();
         if (parent > 0) {
@@ -41,7 +42,7 @@ public final class CgroupKind implements ProcessKind {
             } catch (NoSuchFileException e) {
                 parents = own; // the parent has just gone: the process is being reparented
             }
-            refuseDifferences(ctx, "cgroup", own, parents, "its parent pid " + parent);
+            refuseDifferences(ctx, "cgroup", own, parents, amber, "its parent pid " + parent);
         }
         for (TaskHandle task : ctx.tasks()) {
             if (task.tid() == pid) {
@@ -53,13 +54,12 @@ public final class CgroupKind implements ProcessKind {
             } catch (NoSuchFileException e) {
                 continue;
             }
-            refuseDifferences(ctx, "thread " + task.tid() + " cgroup", thread, own, "its process");
+            refuseDifferences(ctx, "thread " + task.tid() + " cgroup", thread, own, amber, "its process");
         }
     }
 
     private static void refuseDifferences(DumpContext ctx, String where, Map<String, String> mine,
-            Map<String, String> theirs, String whose) throws IOException {
-        Map<String, String> amber = read(Path.of("/proc/self/cgroup"));
+            Map<String, String> theirs, Map<String, String> amber, String whose) {
         for (var e : mine.entrySet()) {
             String other = theirs.get(e.getKey());
             // Amber's own cgroup is where a restart from here puts it too (a daemon reparented to
