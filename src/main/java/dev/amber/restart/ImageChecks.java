@@ -54,6 +54,12 @@ final class ImageChecks {
                             + d.getRegular().getPath() + ": its directory " + dir
                             + " does not exist: create it, then restart");
                 }
+            } else if (d.getRegular().getProcPid() != 0) {
+                continue;   // a file of a process of the tree: opened once the tree exists
+            } else if (!pidsHere && d.getRegular().getProc() && d.getRegular().getProcRelative().matches("\\d+(/.*)?")) {
+                throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
+                        + " is a file of a process outside the tree, which the tree's new pid namespace does not"
+                        + " show: restart without --new-pidns");
             } else if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()))) {
                 throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
                         + " does not exist: restore the file, then restart");
