@@ -185,7 +185,9 @@ final class AddressSpaceRestorer {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, remade(v), v.getFileOffset());
             return;
         }
-        boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;
+        // A shared mapping may become writable (mprotect) only if its file was opened for writing:
+        // VM_MAYWRITE ("mw") says so, whatever its protection is now.
+        boolean writable = v.getShared() && ((v.getProt() & PROT_WRITE) != 0 || v.getVmFlagsList().contains("mw"));
         long path = inj.putString(0, v.getPath());
         // A library has four or five mappings: its file is opened once for all of them.
         String key = (writable ? "w:" : "r:") + v.getPath();
