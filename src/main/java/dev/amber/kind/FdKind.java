@@ -19,7 +19,8 @@ public interface FdKind {
 
     /**
      * Whether this kind saves descriptor {@code fd} of {@code pid}, whose link reads {@code target}:
-     * for kinds that must look at the open file itself (a device node's st_mode), not just its link.
+     * for kinds that must look at the open file itself (a device node's st_mode), not just its link; a FIFO
+     * removed while open, whose link reads {@code /path (deleted)} as a deleted file's does).
      */
     default boolean handles(int pid, int fd, String target) {
         return handles(target);

@@ -47,7 +47,9 @@ final class ImageChecks {
             throw new IOException(table);
         }
         for (var d : p.getDescriptorsList()) {
-            if (d.getRegular().getDeleted()) {
+            if (d.getRegular().hasNode()) {
+                continue;   // made again by the restart, missing parents too
+            } else if (d.getRegular().getDeleted()) {
                 Path dir = Path.of(d.getRegular().getPath()).getParent();
                 if (!Files.isDirectory(dir)) {
                     throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": deleted file "
@@ -65,7 +67,8 @@ final class ImageChecks {
                         + " does not exist: restore the file, then restart");
             }
         }
-        for (String dir : new String[] {p.getFs().getCwd(), p.getFs().getRoot()}) {
+        for (String dir : p.getFs().hasCwdNode() ? new String[] {p.getFs().getRoot()}
+                : new String[] {p.getFs().getCwd(), p.getFs().getRoot()}) {
             if (!Files.isDirectory(Path.of(dir))) {
                 throw new IOException("pid " + p.getPid() + ": directory " + dir + " does not exist: create it, then restart");
             }

@@ -67,6 +67,9 @@ public final class RegularFileKind implements FdKind {
             if (!ProcFile.dump(ctx, fd, target, proc, info.flags(), file)) {
                 return;
             }
+        } else if (DeletedFile.isDeleted(target) && type == S_IFDIR) {
+            String path = DeletedFile.path(target);
+            file.setPath(path).setDeleted(true).setNode(DeletedNodes.of(link, path));
         } else if (DeletedFile.isDeleted(target) && !DeletedFile.dump(ctx, fd, target, file)) {
             return;
         }
@@ -77,11 +80,12 @@ public final class RegularFileKind implements FdKind {
     public long restore(RestoreContext ctx, Descriptor d) throws IOException {
         Injector inj = ctx.injector();
         RegularFile f = d.getRegular();
-        if (f.getDeleted()) {
+        if (f.getDeleted() && !f.hasNode()) {
             return DeletedFile.restore(ctx, d);
         }
         int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
-        String path = f.getProc() ? ProcFile.openPath(ctx, f) : f.getPath();
+        String path = f.hasNode() ? DeletedNodes.path(ctx.tree(), f.getNode())
+                : f.getProc() ? ProcFile.openPath(ctx, f) : f.getPath();
         String what = "fd " + d.getFd() + " " + path;
         long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, path), flags, 0);
         if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
