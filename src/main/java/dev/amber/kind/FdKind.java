@@ -38,8 +38,16 @@ public interface FdKind {
      */
     long restore(RestoreContext ctx, Descriptor d) throws IOException;
 
-    /** Restore pass: kinds that refer to other descriptors (epoll) come after the rest. */
+    /**
+     * Restore pass: descriptors that refer to other descriptors come after them: 1 for an inotify
+     * watching through a descriptor, 2 for an epoll (which may watch that inotify).
+     */
     default int pass() {
         return 0;
+    }
+
+    /** The pass of descriptor {@code d} of this kind: {@link #pass()} unless the record says otherwise. */
+    default int pass(Descriptor d) {
+        return pass();
     }
 }
