@@ -3,7 +3,8 @@
  * another), the first descriptor dup'ed, then unlinked. After restart: contents, offsets, flags
  * and permissions are the same, the file is still unlinked (its name free, its links reading
  * "PATH (deleted)"), both opens are one inode (fstat), the dup shares the first's offset, and a
- * write through one is read through the other.
+ * write through one is read through the other. Its times (set to fixed ones) and owner are the
+ * same too: remaking it must not leave the restart's time on it.
  *
  * "deleted_file large" unlinks a file over the image's bound for deleted-file contents, prints
  * "FD n" and checks that it is intact after the refused checkpoint.
@@ -66,6 +67,10 @@ int main(int argc, char **argv)
     int ro = open(NAME, O_RDONLY | O_NONBLOCK);
     CHECK(ro >= 0, "open ro: %s", strerror(errno));
     CHECK(lseek(ro, RO_POS, SEEK_SET) == RO_POS, "lseek ro: %s", strerror(errno));
+    struct timespec times[2] = {{.tv_sec = 1000000, .tv_nsec = 0}, {.tv_sec = 123456, .tv_nsec = 789}};
+    CHECK(futimens(rw, times) == 0, "futimens: %s", strerror(errno));
+    CHECK(fchown(rw, 1234, 5678) == 0, "fchown: %s", strerror(errno));
+    CHECK(fchmod(rw, 0640) == 0, "fchmod: %s", strerror(errno));
     int dup_rw = dup(rw);
     CHECK(dup_rw >= 0, "dup: %s", strerror(errno));
     CHECK(unlink(NAME) == 0, "unlink: %s", strerror(errno));
@@ -91,6 +96,9 @@ int main(int argc, char **argv)
     CHECK(st.st_nlink == 0, "links %lu, want 0", (unsigned long)st.st_nlink);
     CHECK(st.st_size == LEN, "size %ld, was %d", (long)st.st_size, LEN);
     CHECK((st.st_mode & 07777) == 0640, "mode 0%o, was 0640", st.st_mode & 07777);
+    CHECK(st.st_mtim.tv_sec == 123456 && st.st_mtim.tv_nsec == 789, "mtime %ld.%09ld, was 123456.000000789",
+          (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    CHECK(st.st_uid == 1234 && st.st_gid == 5678, "owner %u:%u, was 1234:5678", st.st_uid, st.st_gid);
     CHECK(lseek(rw, 0, SEEK_CUR) == RW_POS, "rw offset %ld, was %d", (long)lseek(rw, 0, SEEK_CUR), RW_POS);
     CHECK(lseek(ro, 0, SEEK_CUR) == RO_POS, "ro offset %ld, was %d", (long)lseek(ro, 0, SEEK_CUR), RO_POS);
     CHECK(fcntl(rw, F_GETFL) == rw_fl, "rw F_GETFL 0%o, was 0%o", fcntl(rw, F_GETFL), rw_fl);

@@ -1,4 +1,8 @@
-/* mem_file_shared: a file mapped MAP_SHARED and written through the mapping. */
+/*
+ * mem_file_shared: a file mapped MAP_SHARED and written through the mapping; and a read-only
+ * shared mapping of a file opened read-write, which may become writable with mprotect after
+ * the restart as before it.
+ */
 #define _GNU_SOURCE
 #include "amtest.h"
 
@@ -19,6 +23,8 @@ int main(int argc, char **argv)
     CHECK(ftruncate(fd, NPAGES * PAGE) == 0, "ftruncate: %s", strerror(errno));
     char *m = mmap(NULL, NPAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     CHECK(m != MAP_FAILED, "mmap: %s", strerror(errno));
+    char *ro = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(ro != MAP_FAILED, "mmap read-only: %s", strerror(errno));
     close(fd);
     /* pages 0..5 written through the mapping (not msync'ed), 6..7 left as the file's zeros */
     for (int pg = 0; pg < 6; pg++)
@@ -47,5 +53,10 @@ int main(int argc, char **argv)
     pattern_fill(buf, PAGE, 301);
     CHECK(pwrite(fd, buf, PAGE, 1 * PAGE) == (ssize_t)PAGE, "pwrite: %s", strerror(errno));
     CHECK(pattern_check(m + PAGE, PAGE, 301) < 0, "write to the file after restart does not show in the mapping");
+    CHECK(mprotect(ro, PAGE, PROT_READ | PROT_WRITE) == 0, "mprotect(PROT_WRITE) of the read-only shared"
+          " mapping of a file opened read-write: %s", strerror(errno));
+    ro[7] = 'x';
+    CHECK(msync(ro, PAGE, MS_SYNC) == 0 && pread(fd, buf, 8, 0) == 8 && buf[7] == 'x',
+          "a write through the mapping made writable did not reach the file");
     pass();
 }

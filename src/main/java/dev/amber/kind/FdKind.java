@@ -19,7 +19,8 @@ public interface FdKind {
 
     /**
      * Whether this kind saves descriptor {@code fd} of {@code pid}, whose link reads {@code target}:
-     * for kinds that must look at the open file itself (a device node's st_mode), not just its link.
+     * for kinds that must look at the open file itself (a device node's st_mode), not just its link; a FIFO
+     * removed while open, whose link reads {@code /path (deleted)} as a deleted file's does).
      */
     default boolean handles(int pid, int fd, String target) {
         return handles(target);
@@ -37,8 +38,16 @@ public interface FdKind {
      */
     long restore(RestoreContext ctx, Descriptor d) throws IOException;
 
-    /** Restore pass: kinds that refer to other descriptors (epoll) come after the rest. */
+    /**
+     * Restore pass: descriptors that refer to other descriptors come after them: 1 for an inotify
+     * watching through a descriptor, 2 for an epoll (which may watch that inotify).
+     */
     default int pass() {
         return 0;
+    }
+
+    /** The pass of descriptor {@code d} of this kind: {@link #pass()} unless the record says otherwise. */
+    default int pass(Descriptor d) {
+        return pass();
     }
 }

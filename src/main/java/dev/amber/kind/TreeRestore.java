@@ -91,6 +91,18 @@ public final class TreeRestore implements AutoCloseable {
         return java.util.Collections.unmodifiableList(warnings);
     }
 
+    private boolean newPidns;
+
+    /** restart --new-pidns: the tree is in a new pid namespace, with its own /proc at /proc. */
+    public TreeRestore newPidns(boolean on) {
+        newPidns = on;
+        return this;
+    }
+
+    public boolean newPidns() {
+        return newPidns;
+    }
+
     private final java.util.Map<Integer, Integer> hostPids = new HashMap<>();
 
     /** Records that saved pid {@code saved} is {@code host} as Amber sees it (they differ with --new-pidns). */

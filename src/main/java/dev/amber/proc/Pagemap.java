@@ -39,6 +39,11 @@ public final class Pagemap {
         return bit(entry, 63);
     }
 
+    /** A guard region's marker (MADV_GUARD_INSTALL; PM_GUARD_REGION, bit 58, since 6.15): no page behind it. */
+    public static boolean guard(long entry) {
+        return bit(entry, 58);
+    }
+
     public static boolean swapped(long entry) {
         return bit(entry, 62);
     }

@@ -47,19 +47,28 @@ final class ImageChecks {
             throw new IOException(table);
         }
         for (var d : p.getDescriptorsList()) {
-            if (d.getRegular().getDeleted()) {
+            if (d.getRegular().hasNode()) {
+                continue;   // made again by the restart, missing parents too
+            } else if (d.getRegular().getDeleted()) {
                 Path dir = Path.of(d.getRegular().getPath()).getParent();
                 if (!Files.isDirectory(dir)) {
                     throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": deleted file "
                             + d.getRegular().getPath() + ": its directory " + dir
                             + " does not exist: create it, then restart");
                 }
+            } else if (d.getRegular().getProcPid() != 0) {
+                continue;   // a file of a process of the tree: opened once the tree exists
+            } else if (!pidsHere && d.getRegular().getProc() && d.getRegular().getProcRelative().matches("\\d+(/.*)?")) {
+                throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
+                        + " is a file of a process outside the tree, which the tree's new pid namespace does not"
+                        + " show: restart without --new-pidns");
             } else if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()))) {
                 throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
                         + " does not exist: restore the file, then restart");
             }
         }
-        for (String dir : new String[] {p.getFs().getCwd(), p.getFs().getRoot()}) {
+        for (String dir : p.getFs().hasCwdNode() ? new String[] {p.getFs().getRoot()}
+                : new String[] {p.getFs().getCwd(), p.getFs().getRoot()}) {
             if (!Files.isDirectory(Path.of(dir))) {
                 throw new IOException("pid " + p.getPid() + ": directory " + dir + " does not exist: create it, then restart");
             }

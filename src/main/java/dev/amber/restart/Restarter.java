@@ -150,7 +150,7 @@ public final class Restarter {
         Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 1, 0);
         boolean succeeded = false;
         try (TreeRestore tree = new TreeRestore(pids, treeOptions).processes(processes)
-                .rootParentStays(waiting || newPidns)) {
+                .rootParentStays(waiting || newPidns).newPidns(newPidns)) {
             try {
                 Map<Integer, RestoreContext> contexts = new HashMap<>();
                 PuppetTree.MemoryPhase memory = (process, puppet, from) ->

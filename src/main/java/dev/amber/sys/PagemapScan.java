@@ -23,7 +23,7 @@ import java.util.List;
  */
 public final class PagemapScan implements AutoCloseable {
     public static final long PAGE_IS_FILE = 1 << 2, PAGE_IS_PRESENT = 1 << 3, PAGE_IS_SWAPPED = 1 << 4,
-            PAGE_IS_PFNZERO = 1 << 5;
+            PAGE_IS_PFNZERO = 1 << 5, PAGE_IS_GUARD = 1 << 8;
     private static final long IOCTL = 0xC0000000L | (96L << 16) | ('f' << 8) | 16;
     private static final int REGIONS = 4096, O_RDONLY = 0, O_CLOEXEC = 02000000, AT_FDCWD = -100;
 
@@ -53,6 +53,24 @@ public final class PagemapScan implements AutoCloseable {
             scan.close();
             return null;
         }
+    }
+
+    private Boolean guards;
+
+    /**
+     * Whether this kernel reports guard regions (MADV_GUARD_INSTALL, 6.13; PAGE_IS_GUARD since
+     * 6.15): an unknown category is EINVAL. A guard page reads as swapped, and reading it faults.
+     */
+    public boolean guards() {
+        if (guards == null) {
+            try {
+                scan(0, Arch.PAGE_SIZE, PAGE_IS_GUARD, 0, 0);
+                guards = true;
+            } catch (ErrnoException e) {
+                guards = false;
+            }
+        }
+        return guards;
     }
 
     /**

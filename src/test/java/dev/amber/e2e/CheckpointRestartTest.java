@@ -116,6 +116,12 @@ class CheckpointRestartTest {
         checkpointRestart(Spec.waitsig("mem_file_private"));
     }
 
+    /** Guard regions (MADV_GUARD_INSTALL): not read at checkpoint, installed again at restart. */
+    @Test
+    void mem_guard() throws Exception {
+        checkpointRestart(Spec.waitsig("mem_guard"));
+    }
+
     @Test
     void mem_file_shared() throws Exception {
         checkpointRestart(Spec.waitsig("mem_file_shared"));

@@ -42,6 +42,12 @@ class FilesMoreTest {
         checkpointRestart("mem_deleted");
     }
 
+    /** A pipe's ends opened again through /proc/self/fd: open file descriptions with flags of their own. */
+    @Test
+    void pipe_reopened() throws Exception {
+        checkpointRestart("pipe_reopened");
+    }
+
     @Test
     void file_locks() throws Exception {
         checkpointRestart("file_locks");
@@ -155,10 +161,11 @@ class FilesMoreTest {
         }
     }
 
-    /** A deleted file comes back as a new inode, whose number no restart can choose: masked. */
+    /** A deleted file and a pipe come back as new inodes, whose numbers no restart can choose: masked. */
     private static ProcSnapshot masked(ProcSnapshot s) {
         Map<Integer, String> fds = new TreeMap<>();
-        s.fds().forEach((fd, d) -> fds.put(fd, d.contains(" (deleted) ") ? d.replaceAll(" ino=\\d+", " ino=<new>") : d));
+        s.fds().forEach((fd, d) -> fds.put(fd, d.contains(" (deleted) ") || d.startsWith("pipe:[")
+                ? d.replaceAll(" ino=\\d+", " ino=<new>").replaceAll("^pipe:\\[\\d+\\]", "pipe:[<new>]") : d));
         List<String> maps = s.maps().stream().map(l -> l.endsWith(" (deleted)")
                 ? l.replaceFirst("^(\\S+ \\S+ \\S+ \\S+ )\\d+", "$1<new>") : l).toList();
         return new ProcSnapshot(maps, s.status(), fds);

@@ -30,6 +30,21 @@ class InotifyTest {
     }
 
     /** A checkpoint that leaves the process running says how many bytes of events it did not save. */
+    /** A watch on a deleted, still open file (inotify_deleted.c), under an epoll made before both. */
+    @Test
+    void watchOnADeletedFile() throws Exception {
+        try (Target t = Target.start(tmp, "inotify_deleted")) {   // the file and its watch get a new inode: no snapshot
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     @Test
     void queuedEventsWarned() throws Exception {
         assumeFalse(Amber.nocr(), "needs the engine");

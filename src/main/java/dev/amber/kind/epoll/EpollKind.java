@@ -81,7 +81,7 @@ public final class EpollKind implements FdKind {
 
     @Override
     public int pass() {
-        return 1;
+        return 2;   // after an inotify that watches through another descriptor (pass 1)
     }
 
     @Override

@@ -14,6 +14,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A descriptor of a regular file that is open but unlinked ({@code /path (deleted)}, no link
@@ -62,7 +64,8 @@ final class DeletedFile {
             return false;
         }
         file.setPath(path(target)).setDeleted(true)
-                .setUid((Integer) Files.getAttribute(link, "unix:uid")).setGid((Integer) Files.getAttribute(link, "unix:gid"));
+                .setUid((Integer) Files.getAttribute(link, "unix:uid")).setGid((Integer) Files.getAttribute(link, "unix:gid"))
+                .setAtimeNanos(((FileTime) Files.getAttribute(link, "unix:lastAccessTime")).to(TimeUnit.NANOSECONDS));
         if (!DeletedFiles.claim(ctx.tree(), file.getIdentity().getDev(), file.getIdentity().getInode())) {
             return true;   // another record of the tree (a descriptor or a mapping) holds the contents
         }

@@ -15,8 +15,12 @@ import dev.amber.trace.Injector;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -46,7 +50,7 @@ public final class DeletedFiles {
     private DeletedFiles() {}
 
     /** The file as saved: where it was, what it held, its permissions and owner. */
-    record Saved(String path, ByteString contents, int mode, int uid, int gid) {}
+    record Saved(String path, ByteString contents, int mode, int uid, int gid, long atimeNanos, long mtimeNanos) {}
 
     private record Key(long dev, long inode) {}
 
@@ -82,14 +86,16 @@ public final class DeletedFiles {
             for (Vma v : p.getMemory().getVmasList()) {
                 if (v.getDeleted() && !v.getContents().isEmpty() && v.getFileIdentity().getInode() == inode
                         && v.getFileIdentity().getDev() == dev) {
-                    return new Saved(v.getPath(), v.getContents(), v.getFileMode() != 0 ? v.getFileMode() : 0600, v.getFileUid(), v.getFileGid());
+                    return new Saved(v.getPath(), v.getContents(), v.getFileMode() != 0 ? v.getFileMode() : 0600, v.getFileUid(), v.getFileGid(),
+                            v.getFileIdentity().getMtimeNanos(), v.getFileIdentity().getMtimeNanos());
                 }
             }
             for (Descriptor d : p.getDescriptorsList()) {
                 RegularFile f = d.getRegular();
                 if (f.getDeleted() && f.hasIdentity() && f.getIdentity().getInode() == inode
                         && f.getIdentity().getDev() == dev && (!f.getContents().isEmpty() || f.getIdentity().getSize() == 0)) {
-                    return new Saved(f.getPath(), f.getContents(), f.getMode() & 07777, f.getUid(), f.getGid());
+                    return new Saved(f.getPath(), f.getContents(), f.getMode() & 07777, f.getUid(), f.getGid(),
+                            f.getAtimeNanos(), f.getIdentity().getMtimeNanos());
                 }
             }
         }
@@ -116,9 +122,14 @@ public final class DeletedFiles {
         inj.check("fchown " + what, Arch.SYS_FCHOWN, fd, s.uid(), s.gid());
         inj.check("fchmod " + what, Arch.SYS_FCHMOD, fd, perms);   // past the puppet's umask, after chown clears set-id bits
         inj.check("ftruncate " + what, SYS_FTRUNCATE, fd, s.contents().size());
-        try (FileChannel ch = FileChannel.open(Path.of("/proc/" + ctx.pid() + "/fd/" + fd), StandardOpenOption.WRITE)) {
+        Path made = Path.of("/proc/" + ctx.tree().hostPid(ctx.pid()) + "/fd/" + fd);
+        try (FileChannel ch = FileChannel.open(made, StandardOpenOption.WRITE)) {
             writeSparse(ch, s.contents().asReadOnlyByteBuffer());
         }
+        // Last: every write sets the modification time to now.
+        Files.getFileAttributeView(made, BasicFileAttributeView.class).setTimes(
+                FileTime.from(s.mtimeNanos(), TimeUnit.NANOSECONDS), FileTime.from(s.atimeNanos(), TimeUnit.NANOSECONDS),
+                null);
         return fd;
     }
 

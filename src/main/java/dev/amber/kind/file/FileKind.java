@@ -154,7 +154,7 @@ public final class FileKind implements ProcessKind {
         Map<Integer, Integer> passOf = new HashMap<>();
         for (Descriptor d : ctx.process().getDescriptorsList()) {
             passOf.put(d.getFd(), d.getShares() ? passOf.getOrDefault(d.getSameAs(), 0)
-                    : d.getFromPid() != 0 || !d.getExternal().isEmpty() ? 0 : FdKinds.of(d).pass());
+                    : d.getFromPid() != 0 || !d.getExternal().isEmpty() ? 0 : FdKinds.of(d).pass(d));
         }
         Integer pidfd = TreeRestore.amberPidfd(ctx.puppet().tid());
         // Duplicates last in each pass: dup3 needs no free number, while the others may need

@@ -62,7 +62,15 @@ public final class RegularFileKind implements FdKind {
                     .setInode((Long) a.get("ino"))
                     .setDev((Long) a.get("dev")));
         }
-        if (DeletedFile.isDeleted(target) && !DeletedFile.dump(ctx, fd, target, file)) {
+        String proc = ProcFile.relative(ctx.pid(), info.mntId(), target);
+        if (proc != null) {
+            if (!ProcFile.dump(ctx, fd, target, proc, info.flags(), file)) {
+                return;
+            }
+        } else if (DeletedFile.isDeleted(target) && type == S_IFDIR) {
+            String path = DeletedFile.path(target);
+            file.setPath(path).setDeleted(true).setNode(DeletedNodes.of(link, path));
+        } else if (DeletedFile.isDeleted(target) && !DeletedFile.dump(ctx, fd, target, file)) {
             return;
         }
         d.setRegular(file);
@@ -72,12 +80,14 @@ public final class RegularFileKind implements FdKind {
     public long restore(RestoreContext ctx, Descriptor d) throws IOException {
         Injector inj = ctx.injector();
         RegularFile f = d.getRegular();
-        if (f.getDeleted()) {
+        if (f.getDeleted() && !f.hasNode()) {
             return DeletedFile.restore(ctx, d);
         }
         int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY) | O_NOCTTY;
-        String what = "fd " + d.getFd() + " " + f.getPath();
-        long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, f.getPath()), flags, 0);
+        String path = f.hasNode() ? DeletedNodes.path(ctx.tree(), f.getNode())
+                : f.getProc() ? ProcFile.openPath(ctx, f) : f.getPath();
+        String what = "fd " + d.getFd() + " " + path;
+        long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD, inj.putString(0, path), flags, 0);
         if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
             inj.check("lseek " + what, Arch.SYS_LSEEK, fd, f.getPosition(), SEEK_SET);
         }

@@ -4,6 +4,7 @@ import dev.amber.image.proto.FileSystem;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.file.DeletedNodes;
 import dev.amber.proc.ProcStatus;
 import dev.amber.sys.Arch;
 import dev.amber.trace.Injector;
@@ -16,6 +17,8 @@ import java.nio.file.Path;
  * paths, since every path after it resolves inside the new root.
  */
 public final class FsKind implements ProcessKind {
+    private static final String DELETED = " (deleted)";
+
     @Override
     public String name() {
         return "fs";
@@ -27,19 +30,23 @@ public final class FsKind implements ProcessKind {
         String cwd = Files.readSymbolicLink(Path.of("/proc/" + pid + "/cwd")).toString();
         String root = Files.readSymbolicLink(Path.of("/proc/" + pid + "/root")).toString();
         int umask = ProcStatus.read(pid).umask();
-        for (String[] d : new String[][] {{"cwd", cwd}, {"root", root}}) {
-            if (d[1].endsWith(" (deleted)")) {
-                ctx.refuse(d[0], "deleted directory " + d[1], "not supported yet");
-            }
+        FileSystem.Builder fs = FileSystem.newBuilder().setCwd(cwd).setRoot(root).setUmask(Math.max(umask, 0));
+        if (cwd.endsWith(DELETED)) {   // removed while the process works in it: made again for the restart
+            String path = cwd.substring(0, cwd.length() - DELETED.length());
+            fs.setCwd(path).setCwdNode(DeletedNodes.of(Path.of("/proc/" + pid + "/cwd"), path));
         }
-        ctx.process().setFs(FileSystem.newBuilder().setCwd(cwd).setRoot(root).setUmask(Math.max(umask, 0)));
+        if (root.endsWith(DELETED)) {
+            ctx.refuse("root", "deleted directory " + root, "a root directory that was removed: not supported yet");
+        }
+        ctx.process().setFs(fs);
     }
 
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         FileSystem fs = ctx.process().getFs();
         Injector inj = ctx.injector();
-        inj.check("chdir " + fs.getCwd(), Arch.SYS_CHDIR, inj.putString(0, fs.getCwd()));
+        String cwd = fs.hasCwdNode() ? DeletedNodes.path(ctx.tree(), fs.getCwdNode()) : fs.getCwd();
+        inj.check("chdir " + cwd, Arch.SYS_CHDIR, inj.putString(0, cwd));
         inj.call(Arch.SYS_UMASK, fs.getUmask());
         if (!fs.getRoot().equals("/")) {
             inj.check("chroot " + fs.getRoot(), Arch.SYS_CHROOT, inj.putString(0, fs.getRoot()));

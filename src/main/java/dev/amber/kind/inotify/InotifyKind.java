@@ -7,10 +7,14 @@ import dev.amber.kind.DumpContext;
 import dev.amber.kind.FdKind;
 import dev.amber.kind.RestoreContext;
 import dev.amber.proc.FdInfo;
+import dev.amber.proc.Fds;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Errno;
 import dev.amber.trace.Injector;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -29,6 +33,7 @@ import java.util.List;
 public final class InotifyKind implements FdKind {
     private static final int O_NONBLOCK = 04000, FIONREAD = 0x541b;
     private static final int IN_DELETE_SELF = 0x400, IN_DONT_FOLLOW = 0x02000000;
+    private static final String DELETED = " (deleted)";
     /** Directories a throwaway watch may use: the first that no saved watch watches. */
     private static final List<String> FILLERS = List.of("/", "/proc", "/dev", "/sys", "/tmp");
 
@@ -62,8 +67,18 @@ public final class InotifyKind implements FdKind {
                 ctx.refuse("fd " + fd, "inotify watch " + m.wd(), e.getMessage());
                 continue;
             }
-            n.addWatches(InotifyWatch.newBuilder().setWd(m.wd()).setPath(path).setMask(m.mask()).setInode(m.ino())
-                    .setDevMajor(m.major()).setDevMinor(m.minor()));
+            InotifyWatch.Builder w = InotifyWatch.newBuilder().setWd(m.wd()).setPath(path).setMask(m.mask())
+                    .setInode(m.ino()).setDevMajor(m.major()).setDevMinor(m.minor());
+            if (path.endsWith(DELETED)) {
+                int holder = holder(ctx.pid(), m);
+                if (holder < 0) {
+                    ctx.refuse("fd " + fd, "inotify watch " + m.wd(), "the watched file " + path + " is deleted,"
+                            + " and no descriptor of the process holds it: not supported");
+                    continue;
+                }
+                w.setPath(path.substring(0, path.length() - DELETED.length())).setHeld(true).setHeldByFd(holder);
+            }
+            n.addWatches(w);
         }
         Injector inj = ctx.injector();
         inj.check("ioctl(FIONREAD) fd " + fd, Arch.SYS_IOCTL, fd, FIONREAD, inj.scratch());
@@ -74,6 +89,42 @@ public final class InotifyKind implements FdKind {
                     + " bytes of queued events are not saved; the restarted process will not see them");
         }
         d.setInotify(n);
+    }
+
+    /**
+     * A descriptor of process {@code pid} whose file is the watched inode (a deleted file or
+     * directory the process holds, which a restart makes again), or -1.
+     */
+    private static int holder(int pid, InotifyMark m) throws IOException {
+        for (int fd : Fds.list(pid)) {
+            Path link = Path.of("/proc/" + pid + "/fd/" + fd);
+            try {
+                Map<String, Object> a = Files.readAttributes(link, "unix:ino,dev");
+                long dev = (Long) a.get("dev");
+                if ((Long) a.get("ino") == m.ino() && major(dev) == m.major() && minor(dev) == m.minor()
+                        && Fds.readLink(pid, fd).endsWith(DELETED)) {
+                    return fd;
+                }
+            } catch (IOException e) {
+                // closed meanwhile, or not a file to stat: not the holder
+            }
+        }
+        return -1;
+    }
+
+    /** The major and minor parts of a dev_t (glibc's gnu_dev_major/minor). */
+    private static long major(long dev) {
+        return ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+    }
+
+    private static long minor(long dev) {
+        return (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+    }
+
+    /** After the other descriptors when a watch is added through one of them (it must exist by then). */
+    @Override
+    public int pass(Descriptor d) {
+        return d.getInotify().getWatchesList().stream().anyMatch(InotifyWatch::getHeld) ? 1 : 0;
     }
 
     @Override
@@ -95,7 +146,11 @@ public final class InotifyKind implements FdKind {
                 next = (int) wd + 1;
                 filled = true;
             }
-            long wd = inj.call(Arch.SYS_INOTIFY_ADD_WATCH, fd, inj.putString(0, w.getPath()), w.getMask() | IN_DONT_FOLLOW);
+            // A deleted inode is reached through the descriptor that holds it: the magic link is followed.
+            long wd = w.getHeld()
+                    ? inj.call(Arch.SYS_INOTIFY_ADD_WATCH, fd, inj.putString(0, "/proc/self/fd/" + w.getHeldByFd()),
+                            w.getMask())
+                    : inj.call(Arch.SYS_INOTIFY_ADD_WATCH, fd, inj.putString(0, w.getPath()), w.getMask() | IN_DONT_FOLLOW);
             if (wd == -Errno.ENOENT || wd == -Errno.ENOTDIR) {
                 throw new IOException(what + ": watched path " + w.getPath() + " no longer exists: recreate it"
                         + " (or restart where it exists)");

@@ -26,6 +26,7 @@ final class WatchPaths {
 
     private WatchPaths() {}
 
+    /** The watched inode's path, or its link text {@code PATH (deleted)} if it has no name left. */
     static String resolve(InotifyMark m) throws IOException {
         String device = m.major() + ":" + m.minor();
         List<MountInfoEntry> mounts = MountInfo.read((int) ProcessHandle.current().pid()).stream()
@@ -66,7 +67,7 @@ final class WatchPaths {
 
     private static String checked(InotifyMark m, String path) throws IOException {
         if (path.endsWith(" (deleted)")) {
-            throw new IOException("the watched file " + path + " is deleted: not supported");
+            return path;   // no name to check it by: the caller looks for a descriptor that holds it
         }
         if (!path.startsWith("/")) {
             throw new IOException("watched inode " + m.ino() + " has no path (" + path + "): not supported");

@@ -31,6 +31,7 @@ final class AddressSpaceRestorer {
     private static final int MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
             MAP_GROWSDOWN = 0x0100, MAP_DROPPABLE = 0x08, MAP_NORESERVE = 0x4000;
     private static final int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
+    private static final int MADV_GUARD_INSTALL = 102;
     private static final int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000,
             AT_FDCWD = -100;
     private static final int PR_SET_VMA = 0x53564d41, PR_SET_VMA_ANON_NAME = 0, MADV_DONTNEED = 4;
@@ -185,7 +186,9 @@ final class AddressSpaceRestorer {
             inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, remade(v), v.getFileOffset());
             return;
         }
-        boolean writable = v.getShared() && (v.getProt() & PROT_WRITE) != 0;
+        // A shared mapping may become writable (mprotect) only if its file was opened for writing:
+        // VM_MAYWRITE ("mw") says so, whatever its protection is now.
+        boolean writable = v.getShared() && ((v.getProt() & PROT_WRITE) != 0 || v.getVmFlagsList().contains("mw"));
         long path = inj.putString(0, v.getPath());
         // A library has four or five mappings: its file is opened once for all of them.
         String key = (writable ? "w:" : "r:") + v.getPath();
@@ -243,6 +246,11 @@ final class AddressSpaceRestorer {
             if (advice != null) {
                 inj.check("madvise " + flag + " " + what, Arch.SYS_MADVISE, v.getStart(), length, advice);
             }
+        }
+        for (var guard : v.getGuardsList()) {   // after the pages: any access to a guard page faults
+            inj.check(String.format("madvise(MADV_GUARD_INSTALL) 0x%x, %d pages, of %s", guard.getAddress(),
+                    guard.getCount(), what), Arch.SYS_MADVISE, guard.getAddress(), guard.getCount() * Arch.PAGE_SIZE,
+                    MADV_GUARD_INSTALL);
         }
         if (v.getVmFlagsList().contains("lo")) {
             inj.check("mlock " + what, Arch.SYS_MLOCK, v.getStart(), length);

@@ -46,6 +46,7 @@ public final class MemoryKind implements ProcessKind {
         }
         Memory.Builder memory = ctx.process().getMemoryBuilder().setPagesFile(pagesFile(pid));
         long offset = 0;
+        List<Vma.Builder> vmas = new java.util.ArrayList<>();
         try (PagemapReader pagemap = Pagemap.open(pid); PagemapScan scan = PagemapScan.open(pid)) {
             for (MapsEntry m : maps) {
                 if (m.start() == ctx.scratch()) {
@@ -66,7 +67,7 @@ public final class MemoryKind implements ProcessKind {
                         }
                         offset = SharedAnon.addUnsaved(ctx, vma.get(), present.getPagesList(), offset);
                     }
-                    memory.addVmas(vma.get());
+                    vmas.add(vma.get());
                     continue;
                 }
                 if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
@@ -77,9 +78,11 @@ public final class MemoryKind implements ProcessKind {
                     memory.setVdsoText(com.google.protobuf.ByteString.copyFrom(
                             ProcessMemory.read(pid, m.start(), (int) m.length())));
                 }
-                memory.addVmas(vma.get());
+                vmas.add(vma.get());
             }
+            PageScanner.guards(scan, vmas);
         }
+        vmas.forEach(memory::addVmas);
     }
 
     /** The first mapping of each shared anonymous memory object in the tree: pid and start, by inode. */

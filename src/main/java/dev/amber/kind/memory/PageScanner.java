@@ -17,6 +17,7 @@ import java.io.IOException;
  */
 final class PageScanner {
     private static final int BATCH = 1 << 16;
+    private static final long USER_END = 1L << 47;   // x86-64 TASK_SIZE with 4-level paging, rounded up
 
     private PageScanner() {}
 
@@ -34,7 +35,7 @@ final class PageScanner {
             long[] entries = pagemap.read(addr, pages);
             for (int i = 0; i < pages; i++) {
                 long e = entries[i];
-                boolean save = Pagemap.swapped(e)
+                boolean save = Pagemap.swapped(e) && !Pagemap.guard(e)
                         || Pagemap.present(e) && !(fileBacked && Pagemap.fileOrSharedAnon(e));
                 long page = addr + (long) i * Arch.PAGE_SIZE;
                 if (save && runStart >= 0 && runStart + runPages * Arch.PAGE_SIZE == page) {
@@ -64,11 +65,38 @@ final class PageScanner {
         if (mask < 0) {
             return offset;
         }
+        if (scan.guards()) {
+            mask |= PagemapScan.PAGE_IS_GUARD;   // swapped to the scan, but no page: nothing to read
+        }
         for (long[] run : scan.scan(vma.getStart(), vma.getEnd(), PagemapScan.PAGE_IS_PRESENT
                 | PagemapScan.PAGE_IS_SWAPPED, mask, mask)) {
             offset = close(vma, run[0], (run[1] - run[0]) / Arch.PAGE_SIZE, offset);
         }
         return offset;
+    }
+
+    /**
+     * Guard regions (madvise MADV_GUARD_INSTALL): page table markers that fault on any access,
+     * kept by the kernel across mprotect and fork. One scan of the whole address space, added
+     * to the mapping each run lies in.
+     */
+    static void guards(PagemapScan scan, java.util.List<Vma.Builder> vmas) throws IOException {
+        if (scan == null || !scan.guards() || vmas.isEmpty()) {
+            return;
+        }
+        // User space only: the walk finds nothing past TASK_SIZE ([vsyscall] lies there).
+        long top = vmas.stream().mapToLong(Vma.Builder::getEnd).filter(e -> e > 0 && e <= USER_END).max().orElse(0);
+        if (top == 0) {
+            return;
+        }
+        for (long[] run : scan.scan(vmas.getFirst().getStart(), top, PagemapScan.PAGE_IS_GUARD, 0, 0)) {
+            for (Vma.Builder v : vmas) {
+                long start = Math.max(run[0], v.getStart()), end = Math.min(run[1], v.getEnd());
+                if (start < end) {
+                    v.addGuards(PageRun.newBuilder().setAddress(start).setCount((end - start) / Arch.PAGE_SIZE));
+                }
+            }
+        }
     }
 
     /** A private mapping of a file or memfd: its pages copied on write are the ones to save. */

@@ -31,7 +31,13 @@ final class VmaClassifier {
             "wf", 18,   // MADV_WIPEONFORK
             "hg", 14,   // MADV_HUGEPAGE
             "nh", 15);  // MADV_NOHUGEPAGE
-    private static final Set<String> KEPT_FLAGS = Set.of("gd", "dc", "dd", "wf", "hg", "nh", "lo", "rr", "sr", "mg", "nr", "dp");
+    /**
+     * VmFlags kept in the image: those above and the ones given to mmap or mlock, and may-write
+     * ({@code mw}), which on a shared file mapping says the file was opened for writing, so that
+     * mprotect(PROT_WRITE) works on it however it is mapped now.
+     */
+    private static final Set<String> KEPT_FLAGS = Set.of("gd", "dc", "dd", "wf", "hg", "nh", "lo", "rr", "sr", "mg", "nr", "dp",
+            "mw");
 
     private VmaClassifier() {}
 

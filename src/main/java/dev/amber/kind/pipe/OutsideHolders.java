@@ -10,10 +10,18 @@ import java.util.Set;
 final class OutsideHolders {
     private OutsideHolders() {}
 
-    /** For each pipe id held outside the tree: "pid N (comm)" of one holder. */
-    static Map<Long, String> find(TreeDump tree, Set<Long> ids) {
+    /**
+     * For each pipe id held outside the tree: "pid N (comm)" of one holder. A pipe's link reads
+     * {@code pipe:[ID]}; {@code otherLinks} adds links that name one otherwise (a deleted FIFO).
+     */
+    static Map<Long, String> find(TreeDump tree, Set<Long> ids, Map<String, Long> otherLinks) {
         Map<String, Long> names = new HashMap<>();
         ids.forEach(id -> names.put("pipe:[" + id + "]", id));
+        otherLinks.forEach((link, id) -> {
+            if (ids.contains(id)) {
+                names.put(link, id);
+            }
+        });
         Map<Long, String> holders = new HashMap<>();
         OutsideProcesses.forEach(tree, (pid, proc) -> OutsideProcesses.forEachFd(proc, (fd, link) -> {
             Long id = names.get(link);

@@ -91,10 +91,10 @@ final class PipeData {
      * open their ends), and puts the saved bytes back unless the FIFO still holds data: then
      * another process kept it open all along and the bytes are still there.
      */
-    static int openFifo(TreeRestore tree, Pipe saved) throws IOException {
+    static int openFifo(TreeRestore tree, Pipe saved, String path) throws IOException {
         int fd;
         try {
-            fd = tree.keep(openPath(saved.getFifoPath(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+            fd = tree.keep(openPath(path, O_RDWR | O_NONBLOCK | O_CLOEXEC));
         } catch (ErrnoException e) {
             throw new IOException("FIFO " + saved.getFifoPath() + " cannot be opened (" + Errno.describe(e.errno())
                     + "): make it again with mkfifo, then restart");

@@ -10,6 +10,7 @@ import dev.amber.kind.Refusal;
 import dev.amber.kind.RestoreContext;
 import dev.amber.kind.TreeDump;
 import dev.amber.kind.TreeRestore;
+import dev.amber.kind.file.DeletedNodes;
 import dev.amber.proc.FdInfo;
 import dev.amber.sys.Arch;
 import dev.amber.sys.ErrnoException;
@@ -41,9 +42,12 @@ import java.util.Set;
  *
  * <p>An anonymous pipe whose other end is held by a process outside the tree is refused, naming
  * that process: the pipe could not be joined to it again, unless it is declared external
- * ({@code --external-fd}, kind.file.ExternalFiles). A FIFO is reopened by its path.
+ * ({@code --external-fd}, kind.file.ExternalFiles). A FIFO is reopened by its path. A FIFO removed while open is made again for the restart and removed once more
+ * ({@link DeletedNodes}), and, being no longer reachable by path, refused as an anonymous pipe is
+ * when held outside.
  */
 public final class PipeKind implements FdKind {
+    private static final String DELETED = " (deleted)";
     private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000,
             O_CLOEXEC = 02000000, F_SETFL = 4, F_GETPIPE_SZ = 1032;
     /** Status flags F_SETFL can change on a pipe (O_ASYNC is the descriptor table's business). */
@@ -69,9 +73,20 @@ public final class PipeKind implements FdKind {
         }
     }
 
+    /** A FIFO removed while open: its link reads like a deleted file's, its open file is a FIFO. */
+    @Override
+    public boolean handles(int pid, int fd, String target) {
+        if (handles(target)) {
+            return true;
+        }
+        return target.startsWith("/") && target.endsWith(DELETED)
+                && "p".equals(type(Path.of("/proc/" + pid + "/fd/" + fd)));
+    }
+
     private static String type(Path p) {
         try {
-            int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", p.startsWith("/proc/") ? new LinkOption[0]
+                    : new LinkOption[] {LinkOption.NOFOLLOW_LINKS});
             return (mode & 0170000) == 0010000 ? "p" : "";
         } catch (IOException | UnsupportedOperationException e) {
             return "";
@@ -84,6 +99,7 @@ public final class PipeKind implements FdKind {
         final Map<Long, FdRef> where = new HashMap<>();      // the first descriptor, for refusals
         final Set<Long> fifos = new HashSet<>();
         final Set<Long> external = new HashSet<>();    // declared with --external-fd
+        final Map<String, Long> links = new HashMap<>();    // deleted FIFOs: link text to id
     }
 
     @Override
@@ -93,7 +109,11 @@ public final class PipeKind implements FdKind {
         int access = info.flags() & O_ACCMODE;
         Pipe.Builder pipe = Pipe.newBuilder().setId(id).setWriteEnd(access == O_WRONLY).setReadWrite(access == O_RDWR)
                 .setFlags(info.flags());
-        if (fifo) {
+        boolean deleted = fifo && target.endsWith(DELETED);
+        if (deleted) {   // made again for the restart, then removed
+            String path = target.substring(0, target.length() - DELETED.length());
+            pipe.setFifoPath(path).setFifoNode(DeletedNodes.of(Path.of("/proc/" + ctx.pid() + "/fd/" + fd), path));
+        } else if (fifo) {
             pipe.setFifoPath(target);
         }
         Seen seen = ctx.tree().cached(Seen.class, () -> {
@@ -105,10 +125,12 @@ public final class PipeKind implements FdKind {
         boolean[] ends = seen.ends.computeIfAbsent(id, k -> new boolean[2]);
         ends[0] |= access != O_WRONLY;
         ends[1] |= access != O_RDONLY;
-        if (fifo) {
+        if (fifo && !deleted) {
             seen.fifos.add(id);   // reopened by path: whoever else holds it is joined again
         } else if (ctx.tree().options().externalFds().contains(target)) {
             seen.external.add(id);   // supplied at restart, or made with its other end closed
+        } else if (deleted) {
+            seen.links.put(target, id);   // held outside under this link: refused as an anonymous pipe is
         }
         seen.where.putIfAbsent(id, new FdRef(ctx.pid(), fd));
         int copy = Pidfd.grab(ctx.pid(), fd);
@@ -136,7 +158,7 @@ public final class PipeKind implements FdKind {
         if (anonymous.isEmpty()) {
             return refusals;
         }
-        Map<Long, String> holders = OutsideHolders.find(tree, anonymous);
+        Map<Long, String> holders = OutsideHolders.find(tree, anonymous, seen.links);
         for (long id : anonymous) {
             String holder = holders.get(id);
             FdRef where = seen.where.get(id);
@@ -176,8 +198,9 @@ public final class PipeKind implements FdKind {
                 amberFd = tree.keep(PipeData.openPath("/proc/self/fd/" + ends[end], mode | O_NONBLOCK | O_CLOEXEC));
             }
         } else {
-            tree.hold(List.of("fifo", p.getId()), () -> PipeData.openFifo(tree, p));
-            amberFd = tree.keep(PipeData.openPath(p.getFifoPath(), mode | O_NONBLOCK | O_CLOEXEC));
+            String path = p.hasFifoNode() ? DeletedNodes.path(tree, p.getFifoNode()) : p.getFifoPath();
+            tree.hold(List.of("fifo", p.getId()), () -> PipeData.openFifo(tree, p, path));
+            amberFd = tree.keep(PipeData.openPath(path, mode | O_NONBLOCK | O_CLOEXEC));
         }
         long fd = TreeRestore.pullFromAmber(inj, amberFd);
         inj.check("fcntl(F_SETFL) pipe fd " + d.getFd(), Arch.SYS_FCNTL, fd, F_SETFL, p.getFlags() & SETTABLE);

@@ -1,0 +1,69 @@
+package dev.amber.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Directories and FIFOs removed while in use (src/test/c/deleted_dirs.c): a removed working
+ * directory (also held open), an open directory removed with its parent, and an open FIFO with
+ * bytes in it, unlinked. After restart each is still removed, with its mode, owner and time, and
+ * none of their names exists again.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class FilesDeletedTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void deleted_dirs() throws Exception {
+        try (Target t = Target.start(tmp, "deleted_dirs")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /**
+     * The removed working directory's name taken by a new directory before the restart: the
+     * node is made under a name of its own beside it, removed again, and the new one is left
+     * alone.
+     */
+    @Test
+    void deleted_dir_name_taken() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "deleted_dirs")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Path taken = t.dir.resolve("cwd").resolve("work");
+            Files.createDirectory(taken);
+            Files.writeString(taken.resolve("mine"), "a new directory\n");
+            t.restart(image);
+            String cwd = Files.readSymbolicLink(Path.of("/proc/" + t.pid + "/cwd")).toString();
+            assertTrue(cwd.matches(".*/cwd/\\.amber-deleted-\\d+ \\(deleted\\)"), "cwd links to " + cwd);
+            try (var left = Files.list(t.dir.resolve("cwd"))) {
+                assertEquals(List.of(), left.filter(p -> p.getFileName().toString().startsWith(".amber")).toList());
+            }
+            assertEquals("a new directory\n", Files.readString(taken.resolve("mine")));
+            t.sigterm();   // the target now FAILs on the link's name, which is all that differs
+            t.awaitExit(Duration.ofSeconds(60));
+            assertTrue(t.logText().contains("FAIL: cwd links to"), t.logText());
+        }
+    }
+}
