@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "amber", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Checkpoint/restart for Linux processes.",
         subcommands = {CheckpointCommand.class, RestartCommand.class, ShowCommand.class, CheckCommand.class,
-                DemoCommand.class, CommandLine.HelpCommand.class})
+                DemoCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     public static final int FAILED = 1, USAGE = 2, REFUSED = 3;
 

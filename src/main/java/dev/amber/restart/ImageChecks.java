@@ -67,7 +67,7 @@ final class ImageChecks {
                         + " does not exist: restore the file, then restart");
             }
         }
-        for (String dir : p.getFs().hasCwdNode() ? new String[] {p.getFs().getRoot()}
+        for (String dir : p.getFs().hasCwdNode() || !p.getFs().getCwdDeadProc().isEmpty() ? new String[] {p.getFs().getRoot()}
                 : new String[] {p.getFs().getCwd(), p.getFs().getRoot()}) {
             if (!Files.isDirectory(Path.of(dir))) {
                 throw new IOException("pid " + p.getPid() + ": directory " + dir + " does not exist: create it, then restart");

@@ -40,6 +40,24 @@ class FilesDeletedTest {
     }
 
     /**
+     * Working directories in /proc/PID and /proc/PID/task/PID of a process that has ended, in a
+     * parent and its child (src/test/c/dead_proc_cwd.c): still unhashed after restart.
+     */
+    @Test
+    void dead_proc_cwd() throws Exception {
+        try (Target t = Target.start(tmp, "dead_proc_cwd")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /**
      * The removed working directory's name taken by a new directory before the restart: the
      * node is made under a name of its own beside it, removed again, and the new one is left
      * alone.

@@ -33,7 +33,13 @@ public final class FsKind implements ProcessKind {
         FileSystem.Builder fs = FileSystem.newBuilder().setCwd(cwd).setRoot(root).setUmask(Math.max(umask, 0));
         if (cwd.endsWith(DELETED)) {   // removed while the process works in it: made again for the restart
             String path = cwd.substring(0, cwd.length() - DELETED.length());
-            fs.setCwd(path).setCwdNode(DeletedNodes.of(Path.of("/proc/" + pid + "/cwd"), path));
+            Path link = Path.of("/proc/" + pid + "/cwd");
+            String deadProc = DeadProcDir.of(link, path);
+            if (deadProc != null) {
+                fs.setCwd(path).setCwdDeadProc(deadProc);
+            } else {
+                fs.setCwd(path).setCwdNode(DeletedNodes.of(link, path));
+            }
         }
         if (root.endsWith(DELETED)) {
             ctx.refuse("root", "deleted directory " + root, "a root directory that was removed: not supported yet");
@@ -45,8 +51,12 @@ public final class FsKind implements ProcessKind {
     public void restore(RestoreContext ctx) throws IOException {
         FileSystem fs = ctx.process().getFs();
         Injector inj = ctx.injector();
-        String cwd = fs.hasCwdNode() ? DeletedNodes.path(ctx.tree(), fs.getCwdNode()) : fs.getCwd();
-        inj.check("chdir " + cwd, Arch.SYS_CHDIR, inj.putString(0, cwd));
+        if (!fs.getCwdDeadProc().isEmpty()) {
+            DeadProcDir.enter(inj, ctx.tree(), fs.getCwdDeadProc());
+        } else {
+            String cwd = fs.hasCwdNode() ? DeletedNodes.path(ctx.tree(), fs.getCwdNode()) : fs.getCwd();
+            inj.check("chdir " + cwd, Arch.SYS_CHDIR, inj.putString(0, cwd));
+        }
         inj.call(Arch.SYS_UMASK, fs.getUmask());
         if (!fs.getRoot().equals("/")) {
             inj.check("chroot " + fs.getRoot(), Arch.SYS_CHROOT, inj.putString(0, fs.getRoot()));
