@@ -62,7 +62,7 @@ final class ImageChecks {
                 throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
                         + " is a file of a process outside the tree, which the tree's new pid namespace does not"
                         + " show: restart without --new-pidns");
-            } else if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()))) {
+            } else if (d.hasRegular() && !Files.exists(Path.of(d.getRegular().getPath()), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 throw new IOException("pid " + p.getPid() + " fd " + d.getFd() + ": " + d.getRegular().getPath()
                         + " does not exist: restore the file, then restart");
             }

@@ -40,6 +40,27 @@ class FilesDeletedTest {
     }
 
     /**
+     * O_PATH descriptors of symbolic links (one dangling, one removed), a FIFO, a directory and a
+     * file, shared by a parent and its child (src/test/c/opath.c): checkpointed once leaving the
+     * tree running, then again with --kill and restarted.
+     */
+    @Test
+    void opath() throws Exception {
+        try (Target t = Target.start(tmp, "opath")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
+                assertEquals(0, first.exit(), first.describe());
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /**
      * Working directories in /proc/PID and /proc/PID/task/PID of a process that has ended, in a
      * parent and its child (src/test/c/dead_proc_cwd.c): still unhashed after restart.
      */

@@ -31,8 +31,9 @@ import java.util.concurrent.TimeUnit;
  * differs. A failed restart removes what it made too.
  */
 public final class DeletedNodes {
-    private static final int AT_FDCWD = -100, S_IFMT = 0170000, S_IFDIR = 0040000, S_IFIFO = 0010000,
-            AT_REMOVEDIR = 0x200, AT_SYMLINK_NOFOLLOW = 0x100, SYS_UTIMENSAT = 280, SYS_MKDIRAT = 258, SYS_UNLINKAT = 263, SYS_FCHMODAT = 268;
+    private static final int AT_FDCWD = -100, S_IFMT = 0170000, S_IFDIR = 0040000, S_IFIFO = 0010000, S_IFLNK = 0120000,
+            AT_REMOVEDIR = 0x200, AT_SYMLINK_NOFOLLOW = 0x100, SYS_UTIMENSAT = 280, SYS_MKDIRAT = 258, SYS_UNLINKAT = 263,
+            SYS_SYMLINKAT = 266, SYS_READLINKAT = 267, SYS_FCHMODAT = 268, O_PATH = 010000000, O_CLOEXEC = 02000000;
 
     private DeletedNodes() {}
 
@@ -43,12 +44,32 @@ public final class DeletedNodes {
                 .setUid((Integer) a.get("uid")).setGid((Integer) a.get("gid"))
                 .setAtimeNanos(((FileTime) a.get("lastAccessTime")).to(TimeUnit.NANOSECONDS))
                 .setMtimeNanos(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS))
-                .setDev((Long) a.get("dev")).setInode((Long) a.get("ino")).build();
+                .setDev((Long) a.get("dev")).setInode((Long) a.get("ino"))
+                .setSymlinkTarget(((Integer) a.get("mode") & S_IFMT) == S_IFLNK ? symlinkTarget(link) : "").build();
+    }
+
+    /**
+     * What the symbolic link a descriptor holds (O_PATH | O_NOFOLLOW) points to. Opening its
+     * /proc link with O_PATH gives the link itself, not what it points to, and readlinkat(2) with
+     * an empty name reads such a descriptor's link.
+     */
+    public static String symlinkTarget(Path link) throws IOException {
+        try (LocalBuffer b = new LocalBuffer(4096 + link.toString().length() * 4L + 1)) {
+            long fd = Syscall.raw(Arch.SYS_OPENAT, AT_FDCWD, b.putString(4096, link.toString()), O_PATH | O_CLOEXEC, 0);
+            check("open " + link, fd);
+            try {
+                long n = Syscall.raw(SYS_READLINKAT, fd, b.putString(4096, ""), b.at(0), 4095);
+                check("readlinkat " + link, n);
+                return new String(b.get(0, (int) n), java.nio.charset.StandardCharsets.UTF_8);
+            } finally {
+                Syscall.raw(Arch.SYS_CLOSE, fd, 0, 0);
+            }
+        }
     }
 
     /** Whether {@code mode} is a kind of node this class makes again. */
     public static boolean makes(int mode) {
-        return (mode & S_IFMT) == S_IFDIR || (mode & S_IFMT) == S_IFIFO;
+        return (mode & S_IFMT) == S_IFDIR || (mode & S_IFMT) == S_IFIFO || (mode & S_IFMT) == S_IFLNK;
     }
 
     /** The path at which {@code node} can be opened during this restart: made the first time it is asked for. */
@@ -73,14 +94,18 @@ public final class DeletedNodes {
         }
         Path at = Files.exists(wanted, LinkOption.NOFOLLOW_LINKS) ? parent.resolve(".amber-deleted-" + node.getInode())
                 : wanted;
-        String what = "deleted " + ((node.getMode() & S_IFMT) == S_IFDIR ? "directory " : "FIFO ") + node.getPath();
-        long r = (node.getMode() & S_IFMT) == S_IFDIR ? syscall(SYS_MKDIRAT, at, 0700)
-                : mknod(at, S_IFIFO | 0600);
+        int type = node.getMode() & S_IFMT;
+        String what = "deleted " + (type == S_IFDIR ? "directory " : type == S_IFLNK ? "symbolic link " : "FIFO ")
+                + node.getPath();
+        long r = type == S_IFDIR ? syscall(SYS_MKDIRAT, at, 0700)
+                : type == S_IFLNK ? symlink(node.getSymlinkTarget(), at) : mknod(at, S_IFIFO | 0600);
         check("make " + what + " at " + at, r);
         made.add(at);
         Files.setAttribute(at, "unix:uid", node.getUid(), LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(at, "unix:gid", node.getGid(), LinkOption.NOFOLLOW_LINKS);
-        check("chmod " + what, syscall(SYS_FCHMODAT, at, node.getMode() & 07777));   // after chown, which clears set-id bits
+        if (type != S_IFLNK) {   // a symbolic link's mode is always 0777
+            check("chmod " + what, syscall(SYS_FCHMODAT, at, node.getMode() & 07777));   // after chown, which clears set-id bits
+        }
         check("utimensat " + what, utimensat(at, node.getAtimeNanos(), node.getMtimeNanos()));   // not by opening: a FIFO's open blocks
         return at.toString();
     }
@@ -113,6 +138,13 @@ public final class DeletedNodes {
             b.putLong(16, Math.floorDiv(mtimeNanos, 1_000_000_000L));
             b.putLong(24, Math.floorMod(mtimeNanos, 1_000_000_000L));
             return Syscall.raw(SYS_UTIMENSAT, AT_FDCWD, b.putString(32, p.toString()), b.at(0), AT_SYMLINK_NOFOLLOW);
+        }
+    }
+
+    private static long symlink(String target, Path p) {
+        byte[] t = target.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (LocalBuffer b = new LocalBuffer(t.length + 1 + p.toString().length() * 4L + 1)) {
+            return Syscall.raw(SYS_SYMLINKAT, b.putString(0, target), AT_FDCWD, b.putString(t.length + 1, p.toString()));
         }
     }
 

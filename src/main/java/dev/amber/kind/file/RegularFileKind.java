@@ -26,7 +26,8 @@ public final class RegularFileKind implements FdKind {
     static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000, O_CLOEXEC = 02000000,
             O_PATH = 010000000, O_TMPFILE_ONLY = 020000000;  // __O_TMPFILE, without O_DIRECTORY
     private static final int AT_FDCWD = -100, SEEK_SET = 0;
-    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000, S_IFLNK = 0120000,
+            S_IFIFO = 0010000, S_IFSOCK = 0140000;
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -44,7 +45,10 @@ public final class RegularFileKind implements FdKind {
         Map<String, Object> a = Files.readAttributes(link, "unix:mode,size,lastModifiedTime,ino,dev,rdev");
         int mode = (Integer) a.get("mode");
         int type = mode & S_IFMT;
-        if (type != S_IFREG && type != S_IFDIR) {   // device nodes that kind.device passed on: pseudo-terminals
+        // An O_PATH descriptor holds a name without opening what it names: a symbolic link
+        // (with O_NOFOLLOW), a FIFO or a socket's file are reopened the same way.
+        boolean pathOnly = (info.flags() & O_PATH) != 0 && (type == S_IFLNK || type == S_IFIFO || type == S_IFSOCK);
+        if (type != S_IFREG && type != S_IFDIR && !pathOnly) {   // device nodes that kind.device passed on: pseudo-terminals
             ctx.refuse("fd " + fd, "file " + target + " of type 0" + Integer.toOctalString(type >> 12),
                     "not supported yet");
             return;
@@ -67,7 +71,11 @@ public final class RegularFileKind implements FdKind {
             if (!ProcFile.dump(ctx, fd, target, proc, info.flags(), file)) {
                 return;
             }
-        } else if (DeletedFile.isDeleted(target) && type == S_IFDIR) {
+        } else if (DeletedFile.isDeleted(target) && type == S_IFSOCK) {
+            ctx.refuse("fd " + fd, "O_PATH descriptor of the removed socket file " + target,
+                    "not supported yet (a socket cannot be bound to a name again for it alone)");
+            return;
+        } else if (DeletedFile.isDeleted(target) && type != S_IFREG) {
             String path = DeletedFile.path(target);
             file.setPath(path).setDeleted(true).setNode(DeletedNodes.of(link, path));
         } else if (DeletedFile.isDeleted(target) && !DeletedFile.dump(ctx, fd, target, file)) {

@@ -49,7 +49,7 @@ import java.util.Set;
 public final class PipeKind implements FdKind {
     private static final String DELETED = " (deleted)";
     private static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_NONBLOCK = 04000,
-            O_CLOEXEC = 02000000, F_SETFL = 4, F_GETPIPE_SZ = 1032;
+            O_CLOEXEC = 02000000, O_PATH = 010000000, F_SETFL = 4, F_GETPIPE_SZ = 1032;
     /** Status flags F_SETFL can change on a pipe (O_ASYNC is the descriptor table's business). */
     private static final int SETTABLE = O_NONBLOCK | 02000 /* O_APPEND */ | 040000 /* O_DIRECT */ | 01000000 /* O_NOATIME */;
 
@@ -76,11 +76,22 @@ public final class PipeKind implements FdKind {
     /** A FIFO removed while open: its link reads like a deleted file's, its open file is a FIFO. */
     @Override
     public boolean handles(int pid, int fd, String target) {
+        if (target.startsWith("/") && pathOnly(pid, fd)) {
+            return false;   // an O_PATH descriptor of a FIFO names it without opening it: kind.file's
+        }
         if (handles(target)) {
             return true;
         }
         return target.startsWith("/") && target.endsWith(DELETED)
                 && "p".equals(type(Path.of("/proc/" + pid + "/fd/" + fd)));
+    }
+
+    private static boolean pathOnly(int pid, int fd) {
+        try {
+            return (FdInfo.read(pid, fd).flags() & O_PATH) != 0;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static String type(Path p) {
