@@ -1,6 +1,7 @@
 package dev.amber.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -57,6 +58,46 @@ class FilesDeletedTest {
             }
             t.sigterm();
             t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /**
+     * A file whose open name was removed while a hard link remains, shared by a parent and its
+     * child, which also has a description of its own (src/test/c/linked_elsewhere.c): checkpointed
+     * leaving the tree running, then with --kill and restarted; it is the same file after.
+     */
+    @Test
+    void linked_elsewhere() throws Exception {
+        try (Target t = Target.start(tmp, "linked_elsewhere")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
+                assertEquals(0, first.exit(), first.describe());
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
+    /** Its last name removed after the checkpoint: the restart names the file and leaves nothing behind. */
+    @Test
+    void linked_elsewhere_gone() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "linked_elsewhere")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Files.delete(t.dir.resolve("cwd").resolve("other"));
+            Amber.Result r = t.run("restart", "-D", image.toString());
+            assertEquals(1, r.exit(), r.describe());
+            String[] lines = r.stderr().strip().split("\n");
+            assertEquals(1, lines.length, r.describe());
+            assertTrue(lines[0].contains("deleted file " + t.dir.resolve("cwd").resolve("name"))
+                    && lines[0].contains("its other names were removed since the checkpoint"), r.describe());
+            assertFalse(Procs.exists(t.pid), "pid " + t.pid + " left behind by a failed restart");
         }
     }
 

@@ -58,14 +58,15 @@ final class DeletedFile {
             ctx.refuse("fd " + fd, what, String.format("not a regular file (mode 0%o): not supported", file.getMode()));
             return false;
         }
-        int links = (Integer) Files.getAttribute(link, "unix:nlink");
-        if (links != 0) {
-            ctx.refuse("fd " + fd, what, "its name is gone but " + links + " other link(s) remain: not supported yet");
-            return false;
-        }
         file.setPath(path(target)).setDeleted(true)
                 .setUid((Integer) Files.getAttribute(link, "unix:uid")).setGid((Integer) Files.getAttribute(link, "unix:gid"))
                 .setAtimeNanos(((FileTime) Files.getAttribute(link, "unix:lastAccessTime")).to(TimeUnit.NANOSECONDS));
+        if ((Integer) Files.getAttribute(link, "unix:nlink") != 0) {
+            // Its name is gone, but other names of the inode remain: the same file, by handle.
+            FileHandles.Handle h = FileHandles.of(link);
+            file.setHandle(ByteString.copyFrom(h.bytes())).setHandleType(h.type());
+            return true;
+        }
         if (!DeletedFiles.claim(ctx.tree(), file.getIdentity().getDev(), file.getIdentity().getInode())) {
             return true;   // another record of the tree (a descriptor or a mapping) holds the contents
         }
@@ -111,6 +112,9 @@ final class DeletedFile {
         Injector inj = ctx.injector();
         RegularFile f = d.getRegular();
         String what = "fd " + d.getFd() + " deleted file " + f.getPath();
+        if (!f.getHandle().isEmpty()) {
+            return linkedElsewhere(ctx, f, what);
+        }
         long source = DeletedFiles.open(ctx, f.getIdentity().getDev(), f.getIdentity().getInode(), what);
         // A file made with O_TMPFILE (tmpfile(3)) keeps O_TMPFILE's bits, O_DIRECTORY among them, in
         // its flags; reopened through /proc with O_DIRECTORY, a regular file is ENOTDIR.
@@ -119,6 +123,29 @@ final class DeletedFile {
         long fd = inj.check("reopen " + what, Arch.SYS_OPENAT, AT_FDCWD,
                 inj.putString(0, "/proc/self/fd/" + source), flags, 0);
         inj.check("close temporary fd " + source + " of " + what, Arch.SYS_CLOSE, source);
+        if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
+            inj.check("lseek " + what, Arch.SYS_LSEEK, fd, f.getPosition(), SEEK_SET);
+        }
+        return fd;
+    }
+
+    /**
+     * A deleted file that still has other names, opened by its handle in Amber with the
+     * descriptor's flags and copied into the puppet (pidfd_getfd), where its offset is set.
+     */
+    private static long linkedElsewhere(RestoreContext ctx, RegularFile f, String what) throws IOException {
+        int[] device = FileHandles.split(f.getIdentity().getDev());
+        int flags = f.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_TMPFILE_ONLY | 0200000) | O_NOCTTY;
+        int amberFd;
+        try {
+            amberFd = ctx.tree().keep(FileHandles.open(device[0], device[1], new FileHandles.Handle(f.getHandleType(),
+                    f.getHandle().toByteArray()), flags, what));
+        } catch (dev.amber.sys.ErrnoException e) {
+            throw new IOException(e.getMessage() + ": its other names were removed since the checkpoint, or it is"
+                    + " on another file system now; it cannot be opened again");
+        }
+        Injector inj = ctx.injector();
+        long fd = dev.amber.kind.TreeRestore.pullFromAmber(inj, amberFd);
         if (f.getPosition() != 0 && (f.getFlags() & O_PATH) == 0) {
             inj.check("lseek " + what, Arch.SYS_LSEEK, fd, f.getPosition(), SEEK_SET);
         }

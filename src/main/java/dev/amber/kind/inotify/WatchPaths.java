@@ -1,17 +1,10 @@
 package dev.amber.kind.inotify;
 
-import dev.amber.proc.MountInfo;
-import dev.amber.proc.MountInfoEntry;
-import dev.amber.sys.Arch;
-import dev.amber.sys.Errno;
-import dev.amber.sys.LocalBuffer;
+import dev.amber.kind.file.FileHandles;
 import dev.amber.sys.Pidfd;
-import dev.amber.sys.Syscall;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.List;
 
 /**
  * The path of a watched inode, from the file handle fdinfo shows: open_by_handle_at(2) in Amber
@@ -22,46 +15,18 @@ import java.util.List;
  * the answer is checked against the inode and device.
  */
 final class WatchPaths {
-    private static final int O_PATH = 010000000, O_DIRECTORY = 0200000, O_CLOEXEC = 02000000, AT_FDCWD = -100;
+    private static final int O_PATH = 010000000;
 
     private WatchPaths() {}
 
     /** The watched inode's path, or its link text {@code PATH (deleted)} if it has no name left. */
     static String resolve(InotifyMark m) throws IOException {
-        String device = m.major() + ":" + m.minor();
-        List<MountInfoEntry> mounts = MountInfo.read((int) ProcessHandle.current().pid()).stream()
-                .filter(e -> e.major() == m.major() && e.minor() == m.minor())
-                .sorted(Comparator.comparing((MountInfoEntry e) -> !e.root().equals("/"))
-                        .thenComparingInt(e -> e.mountPoint().length()))
-                .toList();
-        if (mounts.isEmpty()) {
-            throw new IOException("watched inode " + m.ino() + " is on device " + device
-                    + ", which is not mounted where Amber can see it: not supported");
-        }
-        try (LocalBuffer b = new LocalBuffer(8 + m.handle().length + 4096)) {
-            long mountFd = Syscall.raw(Arch.SYS_OPENAT, AT_FDCWD, b.putString(0, mounts.getFirst().mountPoint()),
-                    O_DIRECTORY | O_CLOEXEC, 0);   // not O_PATH: open_by_handle_at answers EBADF to that
-            if (mountFd < 0) {
-                throw new IOException("cannot open the mount " + mounts.getFirst().mountPoint() + " of device " + device
-                        + ": " + Errno.describe((int) -mountFd));
-            }
-            try {
-                b.putInt(0, m.handle().length);
-                b.putInt(4, m.handleType());
-                b.put(8, m.handle());
-                long fd = Syscall.raw(Arch.SYS_OPEN_BY_HANDLE_AT, mountFd, b.at(0), O_PATH | O_CLOEXEC, 0);
-                if (fd < 0) {
-                    throw new IOException("open_by_handle_at of watched inode " + m.ino() + " on device " + device
-                            + ": " + Errno.describe((int) -fd) + " (a file system without file handles is not supported)");
-                }
-                try {
-                    return checked(m, Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString());
-                } finally {
-                    Pidfd.close((int) fd);
-                }
-            } finally {
-                Pidfd.close((int) mountFd);
-            }
+        int fd = FileHandles.open(m.major(), m.minor(), new FileHandles.Handle(m.handleType(), m.handle()), O_PATH,
+                "watched inode " + m.ino());
+        try {
+            return checked(m, Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString());
+        } finally {
+            Pidfd.close(fd);
         }
     }
 
