@@ -53,6 +53,26 @@ class FilesMoreTest {
         checkpointRestart("file_locks");
     }
 
+    /**
+     * Read, write and breaking leases with their signal (src/test/c/file_leases.c), checkpointed
+     * leaving the target running (which must not break them), then with --kill and restarted.
+     */
+    @Test
+    void file_leases() throws Exception {
+        try (Target t = Target.start(tmp, "file_leases")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
+                assertEquals(0, first.exit(), first.describe());
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     @Test
     void deleted_file_large_refused() throws Exception {
         Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");

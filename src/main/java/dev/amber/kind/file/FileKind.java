@@ -119,12 +119,12 @@ public final class FileKind implements ProcessKind {
      * file's fasync (no SIGIO would come), and F_SETFL only calls it when the bit changes: clear,
      * then set.
      */
-    private static void restoreOwner(Injector inj, int fd, FdOwner o) throws IOException {
+    private static void restoreOwner(Injector inj, int fd, FdOwner o, boolean evenNone) throws IOException {
         String what = " fd " + fd;
         if (o.getSignal() != 0) {
             inj.check("fcntl(F_SETSIG, " + o.getSignal() + ")" + what, Arch.SYS_FCNTL, fd, F_SETSIG, o.getSignal());
         }
-        if (o.getId() != 0) {
+        if (o.getId() != 0 || evenNone) {
             byte[] owner = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(o.getType()).putInt(o.getId())
                     .array();
             inj.check("fcntl(F_SETOWN_EX, type " + o.getType() + ", id " + o.getId() + ")" + what, Arch.SYS_FCNTL, fd,
@@ -195,9 +195,14 @@ public final class FileKind implements ProcessKind {
                         d.getCloexec() ? FD_CLOEXEC : 0);
             }
             if (d.hasOwner()) {
-                restoreOwner(inj, d.getFd(), d.getOwner());
+                restoreOwner(inj, d.getFd(), d.getOwner(), false);
             }
         }
         FileLocks.restore(ctx);   // after every descriptor: closing any of a file drops its POSIX locks
+        for (Descriptor d : ctx.process().getDescriptorsList()) {
+            if (FileLocks.leased(d)) {   // F_SETLEASE made the process the owner: the saved one again
+                restoreOwner(inj, d.getFd(), d.hasOwner() ? d.getOwner() : FdOwner.newBuilder().setType(1).build(), true);
+            }
+        }
     }
 }

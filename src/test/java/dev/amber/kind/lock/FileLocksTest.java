@@ -21,9 +21,24 @@ class FileLocksTest {
     }
 
     @Test
-    void leases_are_not_locks() {
-        assertNull(FileLocks.parse("1: LEASE  ACTIVE    READ 19731 fe:00:2147780 0 EOF"));
+    void parses_leases_active_and_breaking() {
+        assertEquals(FileLock.newBuilder().setKind("LEASE").setWrite(false).setStart(0).setEnd(-1).build(),
+                FileLocks.parse("1: LEASE  ACTIVE    READ 19731 fe:00:2147780 0 EOF"));
+        assertEquals(FileLock.newBuilder().setKind("LEASE").setWrite(true).setStart(0).setEnd(-1).build(),
+                FileLocks.parse("1: LEASE  ACTIVE    WRITE 19731 fe:00:2147780 0 EOF"));
+        // Breaking: the type it is being broken to; the type it had comes from the access mode.
+        assertEquals(FileLock.newBuilder().setKind("LEASE").setLeaseBreakingTo("UNLCK").setEnd(-1).build(),
+                FileLocks.parse("1: LEASE  BREAKING  UNLCK 1495 fe:00:2171876 0 EOF"));
+        assertEquals(FileLock.newBuilder().setKind("LEASE").setLeaseBreakingTo("READ").setEnd(-1).build(),
+                FileLocks.parse("1: LEASE  BREAKING  READ 1495 fe:00:2171877 0 EOF"));
+        assertEquals("write lease being broken to READ", FileLocks.describe(FileLocks.parse(
+                "1: LEASE  BREAKING  READ 1 fe:00:2 0 EOF").toBuilder().setWrite(true).build()));
+    }
+
+    @Test
+    void other_kinds_are_not_parsed() {
         assertNull(FileLocks.parse("1: DELEG  ACTIVE    READ 19731 fe:00:2147780 0 EOF"));
+        assertNull(FileLocks.parse("1: LEASE  BREAKER   UNLCK 19731 fe:00:2147780 0 EOF"));
     }
 
     @Test
