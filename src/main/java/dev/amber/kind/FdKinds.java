@@ -22,6 +22,7 @@ public final class FdKinds {
             new dev.amber.kind.netlink.NetlinkSocketKind(),   // reached through the unix kind, by family
             new dev.amber.kind.tty.TerminalKind(),
             new dev.amber.kind.inotify.InotifyKind(),
+            new dev.amber.kind.fanotify.FanotifyKind(),
             new dev.amber.kind.pidfd.PidfdKind(),
             new dev.amber.kind.nsfd.NamespaceFdKind());
 

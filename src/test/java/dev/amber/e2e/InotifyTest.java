@@ -29,7 +29,26 @@ class InotifyTest {
         CheckpointRestartTest.roundTrip(tmp, "inotify");
     }
 
-    /** A checkpoint that leaves the process running says how many bytes of events it did not save. */
+    /**
+     * fanotify (src/test/c/fanotify.c): inode, mount (with an ignore mask) and file system marks of a
+     * group a child shares, checkpointed leaving it running, then with --kill and restarted.
+     */
+    @Test
+    void fanotify() throws Exception {
+        try (Target t = Target.start(tmp, "fanotify")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
+                assertEquals(0, first.exit(), first.describe());
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     /** A watch on a deleted, still open file (inotify_deleted.c), under an epoll made before both. */
     @Test
     void watchOnADeletedFile() throws Exception {
