@@ -73,6 +73,28 @@ class FilesMoreTest {
         }
     }
 
+    /** Deleted files with holes, 3 GiB and 1 GiB, saved as their data alone (src/test/c/deleted_sparse.c). */
+    @Test
+    void deleted_sparse() throws Exception {
+        try (Target t = Target.start(tmp, "deleted_sparse")) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
+                assertEquals(0, first.exit(), first.describe());
+                Path image = tmp.resolve("image");
+                t.checkpointKill(image);
+                long bytes;
+                try (var files = Files.list(image)) {
+                    bytes = files.mapToLong(p -> p.toFile().length()).sum();
+                }
+                assertTrue(bytes < 8 << 20, "the image holds " + bytes + " bytes: the holes were saved");
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     @Test
     void deleted_file_large_refused() throws Exception {
         Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -71,13 +72,19 @@ final class DeletedFile {
             return true;   // another record of the tree (a descriptor or a mapping) holds the contents
         }
         long held = held(ctx.process()), size = file.getIdentity().getSize();
-        if (held + size > MAX_BYTES) {
-            ctx.refuse("fd " + fd, what, String.format("%d bytes, and %d already saved of deleted files and memfds:"
-                    + " over the bound of %d MiB per process; make it smaller or keep it linked", size, held,
-                    MAX_BYTES >> 20));
+        List<long[]> extents = FileExtents.data(link, size);
+        long data = extents.stream().mapToLong(e -> e[1] - e[0]).sum();
+        if (held + data > MAX_BYTES) {
+            ctx.refuse("fd " + fd, what, String.format("%d bytes of data (of %d), and %d already saved of deleted files"
+                    + " and memfds: over the bound of %d MiB per process; make it smaller or keep it linked", data, size,
+                    held, MAX_BYTES >> 20));
             return false;
         }
-        file.setContents(read(link, size));
+        if (data == size) {
+            file.setContents(read(link, size));
+        } else {   // holes: its data alone, so that a large sparse file costs what it holds
+            file.setSparse(true).addAllExtents(FileExtents.read(link, extents));
+        }
         return true;
     }
 
@@ -98,7 +105,8 @@ final class DeletedFile {
     private static long held(ProcessOrBuilder p) {
         long total = 0;
         for (Descriptor d : p.getDescriptorsList()) {
-            total += d.getRegular().getContents().size() + d.getMemfd().getContents().size();
+            total += d.getRegular().getContents().size() + d.getMemfd().getContents().size()
+                    + d.getRegular().getExtentsList().stream().mapToLong(e -> e.getData().size()).sum();
         }
         return total;
     }

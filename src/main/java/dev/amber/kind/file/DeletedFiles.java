@@ -2,6 +2,7 @@ package dev.amber.kind.file;
 
 import com.google.protobuf.ByteString;
 import dev.amber.image.proto.Descriptor;
+import dev.amber.image.proto.FileExtent;
 import dev.amber.image.proto.Process;
 import dev.amber.image.proto.RegularFile;
 import dev.amber.image.proto.Vma;
@@ -50,7 +51,12 @@ public final class DeletedFiles {
     private DeletedFiles() {}
 
     /** The file as saved: where it was, what it held, its permissions and owner. */
-    record Saved(String path, ByteString contents, int mode, int uid, int gid, long atimeNanos, long mtimeNanos) {}
+    record Saved(String path, ByteString contents, int mode, int uid, int gid, long atimeNanos, long mtimeNanos,
+            long size, List<FileExtent> extents) {
+        Saved(String path, ByteString contents, int mode, int uid, int gid, long atimeNanos, long mtimeNanos) {
+            this(path, contents, mode, uid, gid, atimeNanos, mtimeNanos, contents.size(), List.of());
+        }
+    }
 
     private record Key(long dev, long inode) {}
 
@@ -93,9 +99,11 @@ public final class DeletedFiles {
             for (Descriptor d : p.getDescriptorsList()) {
                 RegularFile f = d.getRegular();
                 if (f.getDeleted() && f.hasIdentity() && f.getIdentity().getInode() == inode
-                        && f.getIdentity().getDev() == dev && (!f.getContents().isEmpty() || f.getIdentity().getSize() == 0)) {
+                        && f.getIdentity().getDev() == dev && (!f.getContents().isEmpty() || f.getSparse()
+                                || f.getIdentity().getSize() == 0)) {
                     return new Saved(f.getPath(), f.getContents(), f.getMode() & 07777, f.getUid(), f.getGid(),
-                            f.getAtimeNanos(), f.getIdentity().getMtimeNanos());
+                            f.getAtimeNanos(), f.getIdentity().getMtimeNanos(),
+                            f.getContents().isEmpty() ? f.getIdentity().getSize() : f.getContents().size(), f.getExtentsList());
                 }
             }
         }
@@ -121,10 +129,13 @@ public final class DeletedFiles {
         }
         inj.check("fchown " + what, Arch.SYS_FCHOWN, fd, s.uid(), s.gid());
         inj.check("fchmod " + what, Arch.SYS_FCHMOD, fd, perms);   // past the puppet's umask, after chown clears set-id bits
-        inj.check("ftruncate " + what, SYS_FTRUNCATE, fd, s.contents().size());
+        inj.check("ftruncate " + what, SYS_FTRUNCATE, fd, s.size());
         Path made = Path.of("/proc/" + ctx.tree().hostPid(ctx.pid()) + "/fd/" + fd);
         try (FileChannel ch = FileChannel.open(made, StandardOpenOption.WRITE)) {
-            writeSparse(ch, s.contents().asReadOnlyByteBuffer());
+            writeSparse(ch, s.contents().asReadOnlyByteBuffer(), 0);
+            for (FileExtent e : s.extents()) {
+                writeSparse(ch, e.getData().asReadOnlyByteBuffer(), e.getOffset());
+            }
         }
         // Last: every write sets the modification time to now.
         Files.getFileAttributeView(made, BasicFileAttributeView.class).setTimes(
@@ -138,7 +149,7 @@ public final class DeletedFiles {
      * file, already sized, so that a sparse file comes back sparse (SEEK_HOLE finds its holes). A
      * block of zeros that was data comes back a hole: it reads the same.
      */
-    static void writeSparse(FileChannel ch, ByteBuffer contents) throws IOException {
+    static void writeSparse(FileChannel ch, ByteBuffer contents, long offset) throws IOException {
         int size = contents.remaining();
         for (int at = 0; at < size; at += BLOCK) {
             ByteBuffer block = contents.slice(at, Math.min(BLOCK, size - at));
@@ -146,7 +157,7 @@ public final class DeletedFiles {
                 continue;
             }
             while (block.hasRemaining()) {
-                ch.write(block, at + block.position());
+                ch.write(block, offset + at + block.position());
             }
         }
     }
