@@ -117,6 +117,7 @@ public final class Checkpointer {
                 return finish(writer, stores, frozen, timing, t0);
             } finally {
                 stores.values().forEach(PageStore::close);
+                dev.amber.kind.ipc.IpcKind.release();
             }
         }
     }
@@ -195,6 +196,7 @@ public final class Checkpointer {
         for (int p : stores.keySet()) {
             wasStopped.put(p, stateOf(p) == 'T');   // stopped by a signal: it stays stopped
         }
+        dev.amber.kind.ipc.IpcKind.prepare();   // what would otherwise start while the tree is frozen
         Warmup.run(pid);   // the code paths are the same for every process: warming one is enough
         TreeFreezer.Tree tree = TreeFreezer.freeze(pid);
         long frozenAt = System.nanoTime();
