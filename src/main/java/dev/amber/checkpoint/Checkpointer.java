@@ -117,6 +117,7 @@ public final class Checkpointer {
                 return finish(writer, stores, frozen, timing, t0);
             } finally {
                 stores.values().forEach(PageStore::close);
+                dev.amber.kind.ipc.IpcKind.release();
             }
         }
     }
@@ -156,7 +157,7 @@ public final class Checkpointer {
             if (kill) {
                 destination.verify();   // every checksum, before anything is killed
                 timing.mark("verify");
-                killAll(frozen.held);
+                killAll(frozen.held, frozen.processes);
                 thawedAt = System.nanoTime();
             }
             return new CheckpointResult(pid, frozen.processes.size(), thawedAt - frozen.frozenAt,
@@ -195,6 +196,7 @@ public final class Checkpointer {
         for (int p : stores.keySet()) {
             wasStopped.put(p, stateOf(p) == 'T');   // stopped by a signal: it stays stopped
         }
+        dev.amber.kind.ipc.IpcKind.prepare();   // what would otherwise start while the tree is frozen
         Warmup.run(pid);   // the code paths are the same for every process: warming one is enough
         TreeFreezer.Tree tree = TreeFreezer.freeze(pid);
         long frozenAt = System.nanoTime();
@@ -302,15 +304,23 @@ public final class Checkpointer {
     }
 
     /**
-     * With --kill, once the image is verified: SIGKILL to every process, then the tracer reaps
-     * every traced thread's exit (the kernel holds a leader back until its other threads are
-     * reaped, so those first). The processes then wait, as zombies, for their parents.
+     * With --kill, once the image is verified: SIGKILL to every process, children before their
+     * parents; the tracer reaps every traced thread's exit (the kernel holds a leader back until its
+     * other threads are reaped, so those first), and a parent in the tree, still frozen, reaps its
+     * killed child and its zombies with an injected wait4. Left to die with their parent, they
+     * would go to pid 1 as zombies, and their pids, which a restart needs, would stay taken until
+     * it reaps them (a second or two on some systems). Only the root then waits for its parent.
      */
-    private static void killAll(List<Held> held) throws IOException {
-        for (Held h : held) {
-            Syscall.check("kill", "pid " + h.pid, Arch.SYS_KILL, h.pid, 9, 0);
+    private static void killAll(List<Held> held, List<Process> processes) throws IOException {
+        Map<Integer, Held> byPid = new HashMap<>();
+        held.forEach(h -> byPid.put(h.pid, h));
+        for (Process p : processes) {
+            if (p.hasZombie() && byPid.containsKey(p.getPpid())) {
+                reapIn(byPid.get(p.getPpid()), p.getPid());
+            }
         }
         for (Held h : held.reversed()) {
+            Syscall.check("kill", "pid " + h.pid, Arch.SYS_KILL, h.pid, 9, 0);
             for (int i = h.tasks.size() - 1; i >= 0; i--) {
                 try {
                     Ptrace.waitFor(h.tasks.get(i).tid(), 0);
@@ -318,6 +328,19 @@ public final class Checkpointer {
                     // Already reaped (ECHILD): nothing left to wait for.
                 }
             }
+            Held parent = byPid.get(h.record.getPpid());
+            if (parent != null && parent != h) {
+                reapIn(parent, h.pid);
+            }
+        }
+    }
+
+    /** wait4(pid) injected into frozen {@code parent}; a failure (SIGCHLD ignored: reaped already) is no matter. */
+    private static void reapIn(Held parent, int pid) {
+        try {
+            parent.tasks.getFirst().injector().call(Arch.SYS_WAIT4, pid, 0, 0x40000000, 0);   // __WALL
+        } catch (IOException | RuntimeException e) {
+            // The parent dies next; pid 1 reaps the child then.
         }
     }
 

@@ -154,18 +154,37 @@ public final class IpcKind implements ProcessKind {
         if (sems.rows().isEmpty()) {
             return;   // adjustments of sets that are gone are dropped: nothing to lose
         }
-        int reference = new Spawn("/bin/sleep", List.of("sleep", "60")).start();
-        try {
-            for (int pid : ctx.tree().pids()) {
-                long r = Syscall.raw(Arch.SYS_KCMP, pid, reference, KCMP_SYSVSEM, 0, 0, 0);
-                if (r > 0) {
-                    ctx.tree().warn("pid " + pid + ": it has used semop with SEM_UNDO: its semaphore adjustments"
-                            + " cannot be read nor saved, so the restarted process will not undo them when it exits");
-                }
+        if (reference <= 0) {
+            prepare();   // a set made since: spawned now, while frozen
+        }
+        for (int pid : ctx.tree().pids()) {
+            long r = Syscall.raw(Arch.SYS_KCMP, pid, reference, KCMP_SYSVSEM, 0, 0, 0);
+            if (r > 0) {
+                ctx.tree().warn("pid " + pid + ": it has used semop with SEM_UNDO: its semaphore adjustments"
+                        + " cannot be read nor saved, so the restarted process will not undo them when it exits");
             }
-        } finally {
+        }
+    }
+
+    /** The process without an undo list that {@link #warnUndo} compares with, or 0. */
+    private static int reference;
+
+    /**
+     * Before the tree is frozen: spawns the reference process when a semaphore set exists, so that
+     * the tree is not kept frozen while it starts (tens of milliseconds).
+     */
+    public static void prepare() throws IOException {
+        if (reference <= 0 && !SysvTable.read("sem").rows().isEmpty()) {
+            reference = new Spawn("/bin/sleep", List.of("sleep", "60")).start();
+        }
+    }
+
+    /** Ends the reference process, once the checkpoint is over. */
+    public static void release() {
+        if (reference > 0) {
             Syscall.raw(Arch.SYS_KILL, reference, 9, 0);
             Syscall.raw(Arch.SYS_WAIT4, reference, 0, WALL, 0);
+            reference = 0;
         }
     }
 
