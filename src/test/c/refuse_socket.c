@@ -1,8 +1,8 @@
 /*
  * refuse_socket: holds a resource that this milestone cannot save, so checkpoint must refuse and
  * leave it untouched. argv[1]: "tcp" (an established TCP connection over loopback to its own
- * listener, both ends kept, data queued; the default) or "fanotify" (a mark on a file with one
- * FAN_CLOSE_WRITE event queued).
+ * listener, both ends kept, data queued; the default) or "fanotify" (a mark on a file that was
+ * then removed, so that the marked inode has no path left, with one FAN_CLOSE_WRITE event queued).
  * Prints "FD n" before READY. After SIGTERM the resource must still work as before.
  */
 #define _GNU_SOURCE
@@ -46,6 +46,7 @@ int main(int argc, char **argv)
         CHECK(fanotify_mark(fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, "made") == 0, "fanotify_mark: %s",
               strerror(errno));
         close(open("made", O_WRONLY));
+        CHECK(unlink("made") == 0, "unlink: %s", strerror(errno));
     }
     test_msg("FD %d", fd);
     test_ready();

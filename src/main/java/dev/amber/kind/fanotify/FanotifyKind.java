@@ -87,7 +87,7 @@ public final class FanotifyKind implements FdKind {
             fd = FileHandles.open(line.major(), line.minor(), new FileHandles.Handle((int) line.hex("fhandle-type"),
                     line.handle()), O_PATH, "marked inode " + ino);
         } catch (IOException e) {
-            return e.getMessage();
+            return e.getMessage() + ": a marked inode that cannot be opened again is not supported";
         }
         try {
             String path = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();

@@ -147,8 +147,10 @@ public final class IpcKind implements ProcessKind {
      * Semaphore undo adjustments (SEM_UNDO) are shown nowhere, but whether a process has an undo
      * list at all is: kcmp(KCMP_SYSVSEM) compares it with that of a process that has none (a
      * sleep spawned for the purpose, when any semaphore set exists: a new process starts without
- * one, while Amber's own JVM has one).
-     * The list is made at the first semop with SEM_UNDO and kept, possibly with nothing left to undo.
+     * one). The list is made at the first semop with SEM_UNDO and kept, possibly with nothing left
+     * to undo; but clone(CLONE_SYSVSEM), which every pthread_create passes, makes one too, so a
+     * process that has or had threads always has a list: it is not warned about (Amber's own JVM
+     * is such a process).
      */
     private static void warnUndo(DumpContext ctx, SysvTable sems) throws IOException {
         if (sems.rows().isEmpty()) {
@@ -158,12 +160,21 @@ public final class IpcKind implements ProcessKind {
             prepare();   // a set made since: spawned now, while frozen
         }
         for (int pid : ctx.tree().pids()) {
+            if (threaded(pid)) {
+                continue;
+            }
             long r = Syscall.raw(Arch.SYS_KCMP, pid, reference, KCMP_SYSVSEM, 0, 0, 0);
             if (r > 0) {
                 ctx.tree().warn("pid " + pid + ": it has used semop with SEM_UNDO: its semaphore adjustments"
                         + " cannot be read nor saved, so the restarted process will not undo them when it exits");
             }
         }
+    }
+
+    /** Whether {@code pid} has more than one thread now (one that had threads and has one left is not told apart). */
+    private static boolean threaded(int pid) {
+        String[] tasks = new java.io.File("/proc/" + pid + "/task").list();
+        return tasks != null && tasks.length > 1;
     }
 
     /** The process without an undo list that {@link #warnUndo} compares with, or 0. */
