@@ -23,7 +23,7 @@ final class Freezer {
     static List<Tracee> freeze(int pid) throws IOException {
         Map<Integer, Tracee> seized = new LinkedHashMap<>();
         try {
-            seized.put(pid, Tracee.seize(pid, 0));
+            seized.put(pid, underSeccomp(Tracee.seize(pid, 0)));
             for (boolean grew = true; grew; ) {
                 grew = false;
                 for (int tid : Tasks.list(pid)) {
@@ -55,9 +55,33 @@ final class Freezer {
         }
     }
 
+    /**
+     * A stopped task under seccomp (strict mode or filters: /proc's Seccomp line, read once it can
+     * no longer change) gets its filtering suspended while Amber holds it, or the calls Amber
+     * injects would be refused, or kill it.
+     */
+    private static Tracee underSeccomp(Tracee t) throws IOException {
+        try {
+            if (dev.amber.proc.ProcStatus.read(t.tid()).seccomp() != 0) {
+                t.suspendSeccomp();
+            }
+            return t;
+        } catch (ErrnoException e) {
+            t.detachQuietly();
+            if (e.errno() == Errno.EPERM) {
+                throw new IOException("pid " + t.tid() + " is under seccomp: checkpointing it needs CAP_SYS_ADMIN"
+                        + " (PTRACE_O_SUSPEND_SECCOMP): run amber as root", e);
+            }
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            t.detachQuietly();
+            throw e;
+        }
+    }
+
     private static Tracee seizeIfAlive(int tid) throws IOException {
         try {
-            return Tracee.seize(tid, 0);
+            return underSeccomp(Tracee.seize(tid, 0));
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ESRCH || e.errno() == Errno.EPERM && exiting(tid)) {
                 return null;   // ended between the listing and the seize
