@@ -1,5 +1,6 @@
 package dev.amber.checkpoint;
 
+import dev.amber.proc.ProcStatus;
 import dev.amber.proc.Tasks;
 import dev.amber.sys.Errno;
 import dev.amber.sys.ErrnoException;
@@ -23,7 +24,7 @@ final class Freezer {
     static List<Tracee> freeze(int pid) throws IOException {
         Map<Integer, Tracee> seized = new LinkedHashMap<>();
         try {
-            seized.put(pid, underSeccomp(Tracee.seize(pid, 0)));
+            seized.put(pid, Tracee.seize(pid, 0));
             for (boolean grew = true; grew; ) {
                 grew = false;
                 for (int tid : Tasks.list(pid)) {
@@ -36,7 +37,9 @@ final class Freezer {
                     }
                 }
             }
-            return new ArrayList<>(seized.values());
+            List<Tracee> threads = new ArrayList<>(seized.values());
+            suspendSeccomp(pid, threads);
+            return threads;
         } catch (IOException | RuntimeException e) {
             seized.values().forEach(Tracee::detachQuietly);
             throw e;
@@ -56,32 +59,35 @@ final class Freezer {
     }
 
     /**
-     * A stopped task under seccomp (strict mode or filters: /proc's Seccomp line, read once it can
-     * no longer change) gets its filtering suspended while Amber holds it, or the calls Amber
-     * injects would be refused, or kill it.
+     * Every thread under seccomp (strict mode, or filters) gets its filtering suspended while
+     * Amber holds it (PTRACE_O_SUSPEND_SECCOMP): otherwise the calls Amber injects would be
+     * refused by a filter, or, in strict mode, kill the thread. The mode is read per thread (each
+     * has its own) once all are stopped: until then another thread could still give it filters
+     * (SECCOMP_FILTER_FLAG_TSYNC). The option needs CAP_SYS_ADMIN, and is gone at the detach.
      */
-    private static Tracee underSeccomp(Tracee t) throws IOException {
-        try {
-            if (dev.amber.proc.ProcStatus.read(t.tid()).seccomp() != 0) {
+    private static void suspendSeccomp(int pid, List<Tracee> threads) throws IOException {
+        for (Tracee t : threads) {
+            int mode = ProcStatus.read(pid, t.tid()).seccomp();
+            if (mode == 0) {
+                continue;
+            }
+            try {
                 t.suspendSeccomp();
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EPERM) {
+                    throw e;
+                }
+                throw new IOException("pid " + pid + (t.tid() == pid ? "" : " thread " + t.tid()) + ": seccomp: "
+                        + (mode == 1 ? "strict mode" : "filter mode") + ": Amber must suspend it to work inside the"
+                        + " process (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN: run amber checkpoint as"
+                        + " root", e);
             }
-            return t;
-        } catch (ErrnoException e) {
-            t.detachQuietly();
-            if (e.errno() == Errno.EPERM) {
-                throw new IOException("pid " + t.tid() + " is under seccomp: checkpointing it needs CAP_SYS_ADMIN"
-                        + " (PTRACE_O_SUSPEND_SECCOMP): run amber as root", e);
-            }
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            t.detachQuietly();
-            throw e;
         }
     }
 
     private static Tracee seizeIfAlive(int tid) throws IOException {
         try {
-            return underSeccomp(Tracee.seize(tid, 0));
+            return Tracee.seize(tid, 0);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ESRCH || e.errno() == Errno.EPERM && exiting(tid)) {
                 return null;   // ended between the listing and the seize

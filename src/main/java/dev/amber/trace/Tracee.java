@@ -190,15 +190,17 @@ public final class Tracee {
     }
 
     /**
-     * The seccomp filter {@code index} of the task's chain (0 the most recently installed), as its
-     * BPF instructions (8 bytes each), with its flags from PTRACE_SECCOMP_GET_METADATA; null past
-     * the oldest. Needs CAP_SYS_ADMIN.
+     * The seccomp filter {@code index} of the task's chain, as its BPF instructions (8 bytes
+     * each), with its flags from PTRACE_SECCOMP_GET_METADATA; null past the newest. Index 0 is the
+     * oldest filter, the first installed (checked on 6.18: the kernel's get_nth_filter counts from
+     * the end of the chain, whatever ptrace(2) says). Needs CAP_SYS_ADMIN, and the task in filter
+     * mode (EINVAL otherwise).
      *
      * <pre>
      * struct seccomp_metadata { __u64 filter_off; __u64 flags; }
      * </pre>
      */
-    public SeccompFilter seccompFilter(int index) throws ErrnoException {
+    public SeccompProgram seccompFilter(int index) throws ErrnoException {
         long n = Ptrace.call(Ptrace.SECCOMP_GET_FILTER, tid, index, 0);
         if (n == -Errno.ENOENT) {
             return null;
@@ -209,16 +211,16 @@ public final class Tracee {
         }
         ErrnoException.check(Ptrace.call(Ptrace.SECCOMP_GET_FILTER, tid, index, buffer.address()),
                 "PTRACE_SECCOMP_GET_FILTER " + index, "pid " + tid);
-        byte[] program = buffer.asSlice(0, n * 8).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        byte[] program = buffer.asSlice(0, n * 8).toArray(JAVA_BYTE);
         buffer.set(JAVA_LONG, 0, index);
         buffer.set(JAVA_LONG, 8, 0);
         ErrnoException.check(Ptrace.call(Ptrace.SECCOMP_GET_METADATA, tid, 16, buffer.address()),
                 "PTRACE_SECCOMP_GET_METADATA " + index, "pid " + tid);
-        return new SeccompFilter(program, buffer.get(JAVA_LONG, 8));
+        return new SeccompProgram(program, buffer.get(JAVA_LONG, 8));
     }
 
     /** One seccomp filter: its classic BPF program and its SECCOMP_FILTER_FLAG_* flags. */
-    public record SeccompFilter(byte[] program, long flags) {}
+    public record SeccompProgram(byte[] instructions, long flags) {}
 
     /** The registered rseq area: {address, length, signature}, address 0 when none. */
     public long[] rseq() throws ErrnoException {
