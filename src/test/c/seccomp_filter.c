@@ -13,6 +13,8 @@
  *                             adds getpriority -> 1003 with SECCOMP_FILTER_FLAG_TSYNC, which the
  *                             kernel allows only if the threads still share its filters
  *   seccomp_filter child      a filter (uname: EPERM), then a child that adds mincore -> 1001
+ *   seccomp_filter notify     also a filter that hands getpriority to a supervisor
+ *                             (SECCOMP_RET_USER_NOTIF) through the listener it keeps: refused
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -249,6 +251,17 @@ int main(int argc, char **argv)
         start_threads((int[]){1001, 1002, 0});
     if (tsync)
         start_threads((int[]){0, 0, 0});
+    if (!strcmp(mode, "notify")) {
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD + BPF_W + BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, SYS_getpriority, 0, 1),
+            BPF_STMT(BPF_RET + BPF_K, SECCOMP_RET_USER_NOTIF),
+            BPF_STMT(BPF_RET + BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+        int listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+        CHECK(listener >= 0, "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): %s", strerror(errno));
+    }
     if (child) {
         kid = start_child(&to_child);
         usleep(100 * 1000);

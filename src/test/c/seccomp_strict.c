@@ -4,7 +4,7 @@
  * parent over a socket pair: 'p' is answered with 'P' (it still works), 'x' makes it call
  * getpid (it must die of SIGKILL: strict mode is still on), 'q' makes it exit(0). The parent
  * checks, before READY and after SIGTERM, that the child answers and that its /proc status says
- * "Seccomp: 1", then sends 'x' and expects the child killed by SIGKILL.
+ * "Seccomp: 1", then sends 'x' and expects the child killed by SIGKILL. It prints "CHILD <pid>".
  *
  *   seccomp_strict        the above
  *   seccomp_strict quit   ends the child with 'q' instead (it must exit 0)
@@ -84,6 +84,7 @@ int main(int argc, char **argv)
     close(sk[1]);
     CHECK(read(sk[0], &c, 1) == 1 && c == 'S', "the child did not enter strict mode");
     ping(sk[0], child);
+    test_msg("CHILD %d", child);
     test_ready();
     test_waitsig();
     ping(sk[0], child);

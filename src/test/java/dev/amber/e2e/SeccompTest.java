@@ -1,6 +1,7 @@
 package dev.amber.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -11,10 +12,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,6 +108,70 @@ class SeccompTest {
     @Test
     void filter_child() throws Exception {
         cycle("seccomp_filter", "child");
+    }
+
+    /** A filter that hands calls to a supervisor (SECCOMP_RET_USER_NOTIF) is refused, naming it; the target runs on. */
+    @Test
+    void user_notification_refused() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "seccomp_filter", "notify")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
+            assertEquals(3, r.exit(), r.describe());
+            assertTrue(r.stderrLines().contains("pid " + t.pid + ": seccomp: filter 3 of 3 (oldest first) can return"
+                    + " SECCOMP_RET_USER_NOTIF: its notification listener (a supervisor's descriptor) cannot be saved"
+                    + " yet"), r.describe());
+            assertFalse(Files.exists(image.resolve("inventory.pb")));
+            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /** amber without CAP_SYS_ADMIN: the bounding set is all a root process's capabilities can come from. */
+    private static final List<String> NO_SYS_ADMIN = List.of("setpriv", "--bounding-set=-sys_admin", "--inh-caps=-all",
+            "--");
+
+    /** Without CAP_SYS_ADMIN seccomp cannot be suspended: the checkpoint says so before it injects anything. */
+    @Test
+    void checkpoint_without_sys_admin() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "seccomp_strict")) {
+            t.awaitReady();
+            String child = t.logLines().stream().filter(l -> l.startsWith("CHILD ")).findFirst().orElseThrow()
+                    .substring(6);
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.tool(NO_SYS_ADMIN, "checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill")
+                    .await(Target.TOOL_TIMEOUT);
+            assertEquals(1, r.exit(), r.describe());
+            assertEquals("amber: checkpoint of pid " + t.pid + " failed: pid " + child + ": seccomp: strict mode: Amber"
+                    + " must suspend it to work inside the process (PTRACE_O_SUSPEND_SECCOMP), which needs"
+                    + " CAP_SYS_ADMIN: run amber checkpoint as root", r.stderrLines().getLast(), r.describe());
+            assertFalse(Files.exists(image.resolve("inventory.pb")));
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    /** Nor can a restart: it refuses before it makes anything, and one with the capability then works. */
+    @Test
+    void restart_without_sys_admin() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "seccomp_filter")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            t.checkpointKill(image);
+            Amber.Result r = t.tool(NO_SYS_ADMIN, "restart", "-D", image.toString()).await(Target.TOOL_TIMEOUT);
+            assertEquals(1, r.exit(), r.describe());
+            assertEquals("amber: restart from " + image + " failed: pid " + t.pid + ": seccomp: filter mode: Amber must"
+                    + " suspend it while it works in the process (PTRACE_O_SUSPEND_SECCOMP), which needs"
+                    + " CAP_SYS_ADMIN: run amber restart as root", r.stderrLines().getLast(), r.describe());
+            assertFalse(Procs.exists(t.pid), "pid " + t.pid + " left behind by a failed restart");
+            t.restart(image);
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
     }
 
     /** checkpoint --kill, restart --wait, the same seccomp lines in every task, and the target's own checks. */

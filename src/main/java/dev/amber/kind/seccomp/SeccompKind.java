@@ -70,6 +70,26 @@ public final class SeccompKind implements ProcessKind {
         return chain;
     }
 
+    private static final int CAP_SYS_ADMIN = 21;
+
+    /**
+     * Why {@code p} cannot be restarted by this amber, or null: to work in a puppet under seccomp
+     * Amber must suspend it (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN. Checked with
+     * the image, before anything is made.
+     */
+    public static String restartProblem(dev.amber.image.proto.Process p) throws IOException {
+        for (Thread t : p.getThreadsList()) {
+            if (t.getSeccompMode() != MODE_DISABLED
+                    && (ProcStatus.read((int) ProcessHandle.current().pid()).capEff() & (1L << CAP_SYS_ADMIN)) == 0) {
+                return "pid " + p.getPid() + (t.getTid() == p.getPid() ? "" : " thread " + t.getTid()) + ": seccomp: "
+                        + (t.getSeccompMode() == MODE_STRICT ? "strict mode" : "filter mode") + ": Amber must suspend"
+                        + " it while it works in the process (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN:"
+                        + " run amber restart as root";
+            }
+        }
+        return null;
+    }
+
     @Override
     public void restore(RestoreContext ctx) throws IOException {
         if (ctx.process().getThreadsList().stream().allMatch(t -> t.getSeccompMode() == MODE_DISABLED)) {
