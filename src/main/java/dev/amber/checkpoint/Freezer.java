@@ -1,5 +1,6 @@
 package dev.amber.checkpoint;
 
+import dev.amber.kind.seccomp.SeccompKind;
 import dev.amber.proc.ProcStatus;
 import dev.amber.proc.Tasks;
 import dev.amber.sys.Errno;
@@ -79,8 +80,7 @@ final class Freezer {
                 }
                 throw new IOException("pid " + pid + (t.tid() == pid ? "" : " thread " + t.tid()) + ": seccomp: "
                         + (mode == 1 ? "strict mode" : "filter mode") + ": Amber must suspend it to work inside the"
-                        + " process (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN: run amber checkpoint as"
-                        + " root", e);
+                        + " process (PTRACE_O_SUSPEND_SECCOMP), " + SeccompKind.suspendRefused("checkpoint"), e);
             }
         }
     }

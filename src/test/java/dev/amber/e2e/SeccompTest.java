@@ -154,6 +154,25 @@ class SeccompTest {
         }
     }
 
+    /** Nor when amber runs under seccomp itself (a container's profile, say), which the kernel forbids a tracer. */
+    @Test
+    void checkpoint_under_seccomp() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine (AMBER_TEST_NOCR=1)");
+        try (Target t = Target.start(tmp, "seccomp_filter")) {
+            t.awaitReady();
+            Path image = tmp.resolve("image");
+            Amber.Result r = t.tool(List.of(Targets.binary("seccomp_wrap").toString()), "checkpoint",
+                    Long.toString(t.pid), "-D", image.toString(), "--kill").await(Target.TOOL_TIMEOUT);
+            assertEquals(1, r.exit(), r.describe());
+            assertEquals("amber: checkpoint of pid " + t.pid + " failed: pid " + t.pid + ": seccomp: filter mode: Amber"
+                    + " must suspend it to work inside the process (PTRACE_O_SUSPEND_SECCOMP), which a tracer itself"
+                    + " under seccomp may not do (amber runs with Seccomp: 2): run amber checkpoint without seccomp (in"
+                    + " a container: --security-opt seccomp=unconfined)", r.stderrLines().getLast(), r.describe());
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
     /** Nor can a restart: it refuses before it makes anything, and one with the capability then works. */
     @Test
     void restart_without_sys_admin() throws Exception {

@@ -50,8 +50,8 @@ final class SeccompInstall {
                 throw e;
             }
             throw new IOException("pid " + pid + where(pid, t.tid()) + ": seccomp: Amber must suspend the filters"
-                    + " it restores while it works in the process (PTRACE_O_SUSPEND_SECCOMP), which needs"
-                    + " CAP_SYS_ADMIN: run amber restart as root", e);
+                    + " it restores while it works in the process (PTRACE_O_SUSPEND_SECCOMP), "
+                    + SeccompKind.suspendRefused("restart"), e);
         }
     }
 

@@ -73,21 +73,42 @@ public final class SeccompKind implements ProcessKind {
     private static final int CAP_SYS_ADMIN = 21;
 
     /**
+     * Why PTRACE_O_SUSPEND_SECCOMP was refused (EPERM), with the remedy, for amber {@code command}:
+     * the kernel allows it only to a tracer with CAP_SYS_ADMIN that is itself under no seccomp.
+     */
+    public static String suspendRefused(String command) {
+        int own = 0;
+        try {
+            own = ProcStatus.read((int) ProcessHandle.current().pid()).seccomp();
+        } catch (IOException e) {
+            // Taken as none: the capability is then the reason given.
+        }
+        return own != 0
+                ? "which a tracer itself under seccomp may not do (amber runs with Seccomp: " + own + "): run amber "
+                        + command + " without seccomp (in a container: --security-opt seccomp=unconfined)"
+                : "which needs CAP_SYS_ADMIN: run amber " + command + " as root";
+    }
+
+    /**
      * Why {@code p} cannot be restarted by this amber, or null: to work in a puppet under seccomp
      * Amber must suspend it (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN. Checked with
      * the image, before anything is made.
      */
     public static String restartProblem(dev.amber.image.proto.Process p) throws IOException {
         for (Thread t : p.getThreadsList()) {
-            if (t.getSeccompMode() != MODE_DISABLED
-                    && (ProcStatus.read((int) ProcessHandle.current().pid()).capEff() & (1L << CAP_SYS_ADMIN)) == 0) {
+            if (t.getSeccompMode() != MODE_DISABLED && !maySuspend()) {
                 return "pid " + p.getPid() + (t.getTid() == p.getPid() ? "" : " thread " + t.getTid()) + ": seccomp: "
                         + (t.getSeccompMode() == MODE_STRICT ? "strict mode" : "filter mode") + ": Amber must suspend"
-                        + " it while it works in the process (PTRACE_O_SUSPEND_SECCOMP), which needs CAP_SYS_ADMIN:"
-                        + " run amber restart as root";
+                        + " it while it works in the process (PTRACE_O_SUSPEND_SECCOMP), " + suspendRefused("restart");
             }
         }
         return null;
+    }
+
+    /** Whether this amber may set PTRACE_O_SUSPEND_SECCOMP: CAP_SYS_ADMIN, and under no seccomp itself. */
+    private static boolean maySuspend() throws IOException {
+        ProcStatus own = ProcStatus.read((int) ProcessHandle.current().pid());
+        return (own.capEff() & (1L << CAP_SYS_ADMIN)) != 0 && own.seccomp() == MODE_DISABLED;
     }
 
     @Override
