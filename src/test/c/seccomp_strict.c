@@ -8,6 +8,8 @@
  *
  *   seccomp_strict        the above
  *   seccomp_strict quit   ends the child with 'q' instead (it must exit 0)
+ *   seccomp_strict thread the same with a thread of the process in strict mode instead of a child
+ *                         (a forbidden call ends that thread alone: do_exit, and the join works)
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -46,11 +49,25 @@ static void serve(int sk)
     }
 }
 
+static volatile pid_t server_tid;
+
+static void *serve_thread(void *sk)
+{
+    server_tid = gettid();   /* before strict mode: gettid is not allowed in it */
+    serve((int)(long)sk);
+    return NULL;
+}
+
+static int thread_mode;   /* a thread, not a child: its pid is a tid of ours */
+
 static int seccomp_mode(pid_t pid)
 {
     char path[64], *text, *line;
     size_t len;
-    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    if (thread_mode)
+        snprintf(path, sizeof(path), "/proc/self/task/%d/status", pid);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/status", pid);
     CHECK((text = read_file(path, &len)) != NULL, "read %s: %s", path, strerror(errno));
     CHECK((line = strstr(text, "\nSeccomp:")) != NULL, "%s: no Seccomp line", path);
     int mode = atoi(line + 9);
@@ -68,13 +85,38 @@ static void ping(int sk, pid_t child)
           seccomp_mode(child));
 }
 
+/* Mode "thread": the server is a thread of this process. */
+static int main_thread(int *sk)
+{
+    pthread_t th;
+    char c;
+    CHECK(pthread_create(&th, NULL, serve_thread, (void *)(long)sk[1]) == 0, "pthread_create");
+    CHECK(read(sk[0], &c, 1) == 1 && c == 'S', "the thread did not enter strict mode");
+    pid_t tid = server_tid;
+    ping(sk[0], tid);
+    test_ready();
+    test_waitsig();
+    ping(sk[0], tid);
+    CHECK(getpid() > 0, "the main thread cannot call getpid");
+    c = 'x';
+    CHECK(write(sk[0], &c, 1) == 1, "write to the thread: %s", strerror(errno));
+    CHECK(pthread_join(th, NULL) == 0, "pthread_join");
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+    CHECK(access(path, F_OK) != 0, "thread %d still there after getpid in strict mode", tid);
+    pass();
+}
+
 int main(int argc, char **argv)
 {
     int sk[2], status;
     char c;
     int quit = argc > 1 && strcmp(argv[1], "quit") == 0;
+    thread_mode = argc > 1 && strcmp(argv[1], "thread") == 0;
     test_init(argc, argv);
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sk) == 0, "socketpair: %s", strerror(errno));
+    if (thread_mode)
+        return main_thread(sk);
     pid_t child = fork();
     CHECK(child >= 0, "fork: %s", strerror(errno));
     if (child == 0) {

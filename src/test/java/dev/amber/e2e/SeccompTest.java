@@ -45,6 +45,12 @@ class SeccompTest {
         cycle("seccomp_strict", "quit");
     }
 
+    /** A thread in strict mode next to one that is not: modes are per thread. */
+    @Test
+    void strict_thread() throws Exception {
+        cycle("seccomp_strict", "thread");
+    }
+
     /**
      * Checkpointed twice and left running: the injected calls of the checkpoints must not be
      * fatal to the strict child, which then still answers, and still dies of a forbidden call.
