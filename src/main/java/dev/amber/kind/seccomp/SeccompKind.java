@@ -28,6 +28,7 @@ import java.util.List;
  */
 public final class SeccompKind implements ProcessKind {
     static final int MODE_DISABLED = 0, MODE_STRICT = 1, MODE_FILTER = 2;
+    private static final int CAP_SYS_ADMIN = 21;
 
     @Override
     public String name() {
@@ -69,8 +70,6 @@ public final class SeccompKind implements ProcessKind {
         }
         return chain;
     }
-
-    private static final int CAP_SYS_ADMIN = 21;
 
     /**
      * Why PTRACE_O_SUSPEND_SECCOMP was refused (EPERM), with the remedy, for amber {@code command}:
