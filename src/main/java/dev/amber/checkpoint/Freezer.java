@@ -1,5 +1,7 @@
 package dev.amber.checkpoint;
 
+import dev.amber.kind.seccomp.SeccompKind;
+import dev.amber.proc.ProcStatus;
 import dev.amber.proc.Tasks;
 import dev.amber.sys.Errno;
 import dev.amber.sys.ErrnoException;
@@ -36,7 +38,9 @@ final class Freezer {
                     }
                 }
             }
-            return new ArrayList<>(seized.values());
+            List<Tracee> threads = new ArrayList<>(seized.values());
+            suspendSeccomp(pid, threads);
+            return threads;
         } catch (IOException | RuntimeException e) {
             seized.values().forEach(Tracee::detachQuietly);
             throw e;
@@ -52,6 +56,32 @@ final class Freezer {
             return dev.amber.proc.ProcStat.read(tid).exiting();
         } catch (IOException e) {
             return true;   // gone
+        }
+    }
+
+    /**
+     * Every thread under seccomp (strict mode, or filters) gets its filtering suspended while
+     * Amber holds it (PTRACE_O_SUSPEND_SECCOMP): otherwise the calls Amber injects would be
+     * refused by a filter, or, in strict mode, kill the thread. The mode is read per thread (each
+     * has its own) once all are stopped: until then another thread could still give it filters
+     * (SECCOMP_FILTER_FLAG_TSYNC). The option needs CAP_SYS_ADMIN, and is gone at the detach.
+     */
+    private static void suspendSeccomp(int pid, List<Tracee> threads) throws IOException {
+        for (Tracee t : threads) {
+            int mode = ProcStatus.read(pid, t.tid()).seccomp();
+            if (mode == 0) {
+                continue;
+            }
+            try {
+                t.suspendSeccomp();
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EPERM) {
+                    throw e;
+                }
+                throw new IOException("pid " + pid + (t.tid() == pid ? "" : " thread " + t.tid()) + ": seccomp: "
+                        + (mode == 1 ? "strict mode" : "filter mode") + ": Amber must suspend it to work inside the"
+                        + " process (PTRACE_O_SUSPEND_SECCOMP), " + SeccompKind.suspendRefused("checkpoint"), e);
+            }
         }
     }
 

@@ -83,7 +83,36 @@ public final class ImageDescriber {
         threads(out, arch, p.getThreadsList());
         signals(out, p.getSignals().getActionsList());
         credentials(out, p.getCredentials());
+        seccomp(out, p);
         descriptors(out, p.getDescriptorsList());
+    }
+
+    /** Each thread's seccomp mode and newest filter, and the filters first saved in this record. */
+    private static void seccomp(StringBuilder out, Process p) {
+        TextTable threads = new TextTable("TID", "MODE", "NEWEST FILTER").right(0, 2);
+        int n = 0;
+        for (Thread t : p.getThreadsList()) {
+            if (t.getSeccompMode() != 0) {
+                threads.row(t.getTid(), switch (t.getSeccompMode()) {
+                    case 1 -> "strict";
+                    case 2 -> "filter";
+                    default -> "mode " + t.getSeccompMode();
+                }, t.getSeccompMode() == 2 ? Integer.toString(t.getSeccompFilter()) : "-");
+                n++;
+            }
+        }
+        if (n == 0 && p.getSeccompFiltersCount() == 0) {
+            return;
+        }
+        out.append("  seccomp: ").append(n).append(" threads under seccomp\n");
+        threads.render(out, "    ");
+        if (p.getSeccompFiltersCount() > 0) {
+            TextTable filters = new TextTable("FILTER", "PREV", "INSTRUCTIONS", "FLAGS").right(0, 1, 2);
+            p.getSeccompFiltersList().forEach(f -> filters.row(f.getId(), f.getPrev(), f.getProgram().size() / 8,
+                    (f.getFlags() & 2) != 0 ? "LOG" : String.format("0x%x", f.getFlags())));
+            out.append("  seccomp filters first saved here:\n");
+            filters.render(out, "    ");
+        }
     }
 
     private static void memory(StringBuilder out, Process p) {

@@ -11,6 +11,8 @@ import dev.amber.kind.memfd.MemfdLateKind;
 import dev.amber.kind.memory.MemoryKind;
 import dev.amber.kind.memory.MmBoundsKind;
 import dev.amber.kind.ns.NamespaceKind;
+import dev.amber.kind.seccomp.SeccompKind;
+import dev.amber.kind.seccomp.SeccompStrictKind;
 import dev.amber.kind.session.SessionKind;
 import dev.amber.kind.signal.SignalKind;
 import dev.amber.kind.thread.ThreadKind;
@@ -23,9 +25,10 @@ import java.util.List;
  * Every kind, in the order a restart applies them: memfds before memory (a mapping of a memfd
  * maps the memfd that the descriptors share) and their last seals after the descriptors, memory
  * first otherwise (later kinds need their memory), the mm bounds once the puppet's own
- * executable is unmapped, files and directories before anything that drops privileges, credentials late, and the attributes that a
+ * executable is unmapped, files and directories before anything that drops privileges, seccomp
+ * filters while the puppet is still root, credentials late, and the attributes that a
  * credential change resets after them; interval timers last, so they do not run during the
- * restore.
+ * restore, and seccomp strict mode after everything.
  */
 public final class Kinds {
     public static final List<ProcessKind> ALL = List.of(
@@ -45,12 +48,14 @@ public final class Kinds {
             new SignalKind(),
             new ThreadKind(),
             new CpuKind(),
+            new SeccompKind(),   // while the puppet is still root: see there
             new LoginuidKind(),   // before the credentials: see there
             new CredentialsKind(),
             new AttributesKind(),
             new dev.amber.kind.oom.OomKind(),
             new dev.amber.kind.membarrier.MembarrierKind(),
-            new ITimerKind());
+            new ITimerKind(),
+            new SeccompStrictKind());   // strict mode last of all: see there
 
     private Kinds() {}
 }

@@ -41,6 +41,10 @@ final class ImageChecks {
                         String.format("file mapped at 0x%x", v.getStart()));
             }
         }
+        String seccomp = dev.amber.kind.seccomp.SeccompKind.restartProblem(p);
+        if (seccomp != null) {
+            throw new IOException(seccomp);
+        }
         String table = dev.amber.kind.SpareFds.problem(p, dev.amber.kind.memfd.MemfdEarlyKind.temporaries(p),
                 dev.amber.kind.SpareFds.HARD);
         if (table != null) {

@@ -124,7 +124,7 @@ final class Puppet implements AutoCloseable {
             if (child[0] <= 0 || r != pid && r != child[0]) {
                 throw new IllegalStateException("clone3 made pid " + r + " (event " + child[0] + "), not " + pid);
             }
-            Puppet born = new Puppet(Tracee.adopt(child[0]));
+            Puppet born = new Puppet(Tracee.adopt(child[0], tracee));
             born.gadget = inj.gadget();   // its memory is this one's: so is the syscall instruction
             born.pidfdNow = pidfdNow;
             if (sharedTable) {

@@ -37,6 +37,9 @@ public final class Arch {
             SYS_TIMERFD_SETTIME = 286, SYS_TIMERFD_GETTIME = 287, SYS_SIGNALFD4 = 289, SYS_EVENTFD2 = 290,
             SYS_EPOLL_CREATE1 = 291;
 
+    /** seccomp(2). */
+    public static final int SYS_SECCOMP = 317;
+
     /** Timers and signals. */
     public static final int SYS_RT_SIGPENDING = 127;
 

@@ -29,6 +29,7 @@ public record KernelFeatures(List<Probe> probes) {
         p.add(file("time namespaces", "/proc/self/ns/time", false));
         p.add(exists("userfaultfd (lazy restore, dirty tracking)", 323, false));
         p.add(file("freezer cgroup v1", "/sys/fs/cgroup/freezer", false));
+        p.add(seccompFilters());
         return new KernelFeatures(List.copyOf(p));
     }
 
@@ -66,6 +67,20 @@ public record KernelFeatures(List<Probe> probes) {
             boolean ok = r == 0 && size.get(ValueLayout.JAVA_INT, 0) == 104;
             return new Probe("prctl(PR_SET_MM_MAP)", ok, true,
                     ok ? "present" : r < 0 ? Errno.describe((int) -r) : "struct size " + size.get(ValueLayout.JAVA_INT, 0));
+        }
+    }
+
+    /**
+     * Seccomp filters (CONFIG_SECCOMP_FILTER), which /proc/PID/status then counts per task: reading
+     * a process's filters back (PTRACE_SECCOMP_GET_FILTER) also needs CONFIG_CHECKPOINT_RESTORE.
+     */
+    private static Probe seccompFilters() {
+        String name = "seccomp filters (CONFIG_SECCOMP_FILTER)";
+        try {
+            boolean ok = Files.readString(Path.of("/proc/self/status")).contains("\nSeccomp_filters:");
+            return new Probe(name, ok, false, ok ? "present" : "no Seccomp_filters line in /proc/self/status");
+        } catch (java.io.IOException e) {
+            return new Probe(name, false, false, e.getMessage());
         }
     }
 

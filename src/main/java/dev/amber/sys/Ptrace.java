@@ -12,11 +12,12 @@ public final class Ptrace {
     public static final int TRACEME = 0, PEEKDATA = 2, CONT = 7, KILL = 8, DETACH = 17, SYSCALL = 24,
             SETOPTIONS = 0x4200, GETEVENTMSG = 0x4201, GETSIGINFO = 0x4202, GETREGSET = 0x4204,
             SETREGSET = 0x4205, SEIZE = 0x4206, INTERRUPT = 0x4207, LISTEN = 0x4208, PEEKSIGINFO = 0x4209,
-            GETSIGMASK = 0x420a, SETSIGMASK = 0x420b, GET_RSEQ_CONFIGURATION = 0x420f;
+            GETSIGMASK = 0x420a, SETSIGMASK = 0x420b, SECCOMP_GET_FILTER = 0x420c, SECCOMP_GET_METADATA = 0x420d,
+            GET_RSEQ_CONFIGURATION = 0x420f;
     public static final int GETREGS = 12, SETREGS = 13;
 
     public static final int O_TRACESYSGOOD = 1, O_TRACEFORK = 1 << 1, O_TRACEVFORK = 1 << 2,
-            O_TRACECLONE = 1 << 3, O_TRACEEXEC = 1 << 4, O_EXITKILL = 1 << 20;
+            O_TRACECLONE = 1 << 3, O_TRACEEXEC = 1 << 4, O_EXITKILL = 1 << 20, O_SUSPEND_SECCOMP = 1 << 21;
     public static final int EVENT_FORK = 1, EVENT_VFORK = 2, EVENT_CLONE = 3, EVENT_EXEC = 4, EVENT_STOP = 128;
 
     public static final int NT_PRSTATUS = 1, NT_PRFPREG = 2, NT_X86_XSTATE = 0x202;

@@ -31,15 +31,18 @@ public final class Tracee {
     private final List<byte[]> heldSignals = new ArrayList<>();
     private boolean attached;
     private int lastStatus;
+    /** The ptrace options in force (PTRACE_O_TRACESYSGOOD always), so that one can be added. */
+    private int options;
 
-    private Tracee(int tid) {
+    private Tracee(int tid, int options) {
         this.tid = tid;
+        this.options = options | Ptrace.O_TRACESYSGOOD;
     }
 
     /** PTRACE_SEIZE with {@code options}, then PTRACE_INTERRUPT, and waits for the stop. */
     public static Tracee seize(int tid, int options) throws IOException {
-        Tracee t = new Tracee(tid);
-        Ptrace.check("PTRACE_SEIZE", Ptrace.SEIZE, tid, 0, options | Ptrace.O_TRACESYSGOOD);
+        Tracee t = new Tracee(tid, options);
+        Ptrace.check("PTRACE_SEIZE", Ptrace.SEIZE, tid, 0, t.options);
         t.attached = true;
         try {
             Ptrace.check("PTRACE_INTERRUPT", Ptrace.INTERRUPT, tid, 0, 0);
@@ -51,9 +54,12 @@ public final class Tracee {
         return t;
     }
 
-    /** A task that is already traced and stopped (a child auto-attached through PTRACE_O_TRACECLONE). */
-    public static Tracee adopt(int tid) throws IOException {
-        Tracee t = new Tracee(tid);
+    /**
+     * A task that is already traced and stopped (a child auto-attached through PTRACE_O_TRACECLONE),
+     * with the options of {@code parent}, which it inherited.
+     */
+    public static Tracee adopt(int tid, Tracee parent) throws IOException {
+        Tracee t = new Tracee(tid, parent.options);
         t.attached = true;
         t.waitForStop();
         return t;
@@ -169,6 +175,52 @@ public final class Tracee {
             }
         }
     }
+
+    /**
+     * Adds PTRACE_O_SUSPEND_SECCOMP: the task's seccomp filters (or strict mode) no longer apply
+     * while Amber traces it, so injected calls are not refused or fatal. Needs CAP_SYS_ADMIN.
+     */
+    public void suspendSeccomp() throws ErrnoException {
+        if ((options & Ptrace.O_SUSPEND_SECCOMP) != 0) {
+            return;
+        }
+        Ptrace.check("PTRACE_SETOPTIONS(PTRACE_O_SUSPEND_SECCOMP)", Ptrace.SETOPTIONS, tid, 0,
+                options | Ptrace.O_SUSPEND_SECCOMP);
+        options |= Ptrace.O_SUSPEND_SECCOMP;
+    }
+
+    /**
+     * The seccomp filter {@code index} of the task's chain, as its BPF instructions (8 bytes
+     * each), with its flags from PTRACE_SECCOMP_GET_METADATA; null past the newest. Index 0 is the
+     * oldest filter, the first installed (checked on 6.18: the kernel's get_nth_filter counts from
+     * the end of the chain, whatever ptrace(2) says). Needs CAP_SYS_ADMIN, and the task in filter
+     * mode (EINVAL otherwise).
+     *
+     * <pre>
+     * struct seccomp_metadata { __u64 filter_off; __u64 flags; }
+     * </pre>
+     */
+    public SeccompProgram seccompFilter(int index) throws ErrnoException {
+        long n = Ptrace.call(Ptrace.SECCOMP_GET_FILTER, tid, index, 0);
+        if (n == -Errno.ENOENT) {
+            return null;
+        }
+        ErrnoException.check(n, "PTRACE_SECCOMP_GET_FILTER " + index, "pid " + tid);
+        if (n * 8 > XSAVE_MAX) {
+            throw new IllegalStateException("seccomp filter of " + n + " instructions: over " + XSAVE_MAX / 8);
+        }
+        ErrnoException.check(Ptrace.call(Ptrace.SECCOMP_GET_FILTER, tid, index, buffer.address()),
+                "PTRACE_SECCOMP_GET_FILTER " + index, "pid " + tid);
+        byte[] program = buffer.asSlice(0, n * 8).toArray(JAVA_BYTE);
+        buffer.set(JAVA_LONG, 0, index);
+        buffer.set(JAVA_LONG, 8, 0);
+        ErrnoException.check(Ptrace.call(Ptrace.SECCOMP_GET_METADATA, tid, 16, buffer.address()),
+                "PTRACE_SECCOMP_GET_METADATA " + index, "pid " + tid);
+        return new SeccompProgram(program, buffer.get(JAVA_LONG, 8));
+    }
+
+    /** One seccomp filter: its classic BPF program and its SECCOMP_FILTER_FLAG_* flags. */
+    public record SeccompProgram(byte[] instructions, long flags) {}
 
     /** The registered rseq area: {address, length, signature}, address 0 when none. */
     public long[] rseq() throws ErrnoException {

@@ -26,7 +26,7 @@ class CheckTest {
     /** Probes for later features: present, with "ok" or "no (why)". */
     static final List<String> OPTIONAL = List.of("pidfd_open", "pidfd_getfd (copy a target's descriptors)",
             "/proc/PID/task/TID/children", "time namespaces", "userfaultfd (lazy restore, dirty tracking)",
-            "freezer cgroup v1");
+            "freezer cgroup v1", "seccomp filters (CONFIG_SECCOMP_FILTER)");
     static final String PRIVILEGES = "privileges (root, or CAP_CHECKPOINT_RESTORE+CAP_SYS_PTRACE)";
 
     @TempDir

@@ -3,16 +3,14 @@ package dev.amber.kind.ns;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
-import dev.amber.proc.ProcStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Namespaces and seccomp. A process restarts in Amber's own namespaces, so one that lives in
- * others (a container) would come back somewhere else: that, and a seccomp filter (which no
- * interface can read back whole), are refused until they are supported.
+ * Namespaces. A process restarts in Amber's own namespaces, so one that lives in others (a
+ * container) would come back somewhere else: that is refused until it is supported.
  */
 public final class NamespaceKind implements ProcessKind {
     private static final List<String> KINDS = List.of("mnt", "pid", "pid_for_children", "net", "ipc", "uts",
@@ -47,10 +45,6 @@ public final class NamespaceKind implements ProcessKind {
                 ctx.refuse("namespace " + ns, target, "differs from amber's (" + mine
                         + "): processes in other namespaces (containers) are not supported yet");
             }
-        }
-        int seccomp = ProcStatus.read(pid).seccomp();
-        if (seccomp != 0) {
-            ctx.refuse("seccomp", seccomp == 1 ? "strict mode" : "filter mode", "seccomp is not supported yet");
         }
     }
 

@@ -66,7 +66,7 @@ public final class ThreadsKind implements ProcessKind {
             if (r != tid || born[0] <= 0) {
                 throw new IllegalStateException("clone3 made thread " + r + " (event " + born[0] + "), not " + tid);
             }
-            Tracee thread = Tracee.adopt(born[0]);
+            Tracee thread = Tracee.adopt(born[0], ctx.puppet());
             Injector injector = new Injector(thread, main.gadget());
             injector.useScratch(main.scratch());
             ctx.addTask(new TaskHandle(thread, injector));
