@@ -117,7 +117,7 @@ class SharedMappingTest {
     }
 
     /** Kills what is left of the target's children (seen at READY or now), by pid, only if still the target. */
-    private static void killChildren(Target t, java.util.Set<Long> seen) {
+    static void killChildren(Target t, java.util.Set<Long> seen) {
         java.util.Set<Long> tree = new java.util.HashSet<>(seen);
         tree.addAll(TreeTest.tree(t.pid).keySet());
         for (long p : tree) {

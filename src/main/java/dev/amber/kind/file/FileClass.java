@@ -5,7 +5,7 @@ package dev.amber.kind.file;
  * milestone refuses: {@code socket:[123]}, {@code pipe:[456]}, {@code anon_inode:[eventfd]},
  * terminals, deleted files.
  */
-final class FileClass {
+public final class FileClass {
     private FileClass() {}
 
     /** The kind of a descriptor Amber cannot save yet, or null when it is a path it can reopen. */
@@ -48,6 +48,10 @@ final class FileClass {
         return null;
     }
 
+    /** Why an io_uring instance (its descriptor or its mapped rings) is refused. */
+    public static final String IO_URING = "not supported: the submission and completion queues and the requests in"
+            + " flight are kernel state Amber cannot save; use kernel AIO (io_submit) or plain system calls";
+
     static String reason(String target) {
         if (target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/ptmx")) {
             return "only pseudo-terminals (/dev/ptmx, /dev/pts/N) are supported: start the program with its input"
@@ -55,6 +59,9 @@ final class FileClass {
         }
         if (target.startsWith("pipe:")) {
             return "pipes are not supported yet: redirect the program's output to a file";
+        }
+        if (target.equals("anon_inode:[io_uring]")) {
+            return IO_URING;
         }
         return "not supported yet";
     }

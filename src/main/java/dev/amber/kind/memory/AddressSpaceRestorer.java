@@ -53,15 +53,21 @@ final class AddressSpaceRestorer {
     void restore() throws IOException {
         moveVdso();
         List<Vma> mapped = memory.getVmasList().stream().filter(v -> switch (v.getKind()) {
-            case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED, MEMFD -> true;
+            case ANON_PRIVATE, ANON_SHARED, FILE_PRIVATE, FILE_SHARED, MEMFD, AIO_RING -> true;
             default -> false;
         }).toList();
         Memory parent = ctx.tree().inheritedMemory(ctx.process().getPid());
         java.util.Set<Long> kept = new java.util.HashSet<>();
         Inherited.kept(memory, parent).forEach(v -> kept.add(v.getStart()));
+        AioRestore aio = new AioRestore(inj, ctx.pid());
         for (Vma v : mapped) {
-            if (!kept.contains(v.getStart())) {
+            if (!kept.contains(v.getStart()) && v.getKind() != VmaKind.AIO_RING) {
                 map(v);
+            }
+        }
+        for (Vma v : mapped) {   // last: io_setup maps each ring where it finds room
+            if (v.getKind() == VmaKind.AIO_RING) {
+                aio.remake(v);
             }
         }
         for (long fd : remadeFiles.values()) {
@@ -79,6 +85,7 @@ final class AddressSpaceRestorer {
         Memory fresh = memory.toBuilder().clearVmas()
                 .addAllVmas(memory.getVmasList().stream().filter(v -> !kept.contains(v.getStart())).toList()).build();
         PageFiller.fill(ctx.pid(), fresh, ctx.pages());
+        aio.fixIds();
         for (Vma v : mapped) {
             if (kept.contains(v.getStart())) {
                 patch(v, parent);

@@ -70,7 +70,9 @@ public final class MemoryKind implements ProcessKind {
                     vmas.add(vma.get());
                     continue;
                 }
-                if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
+                if (vma.get().getKind() == VmaKind.AIO_RING) {
+                    offset = AioRings.pages(vma.get(), offset);
+                } else if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
                     offset = scan != null ? PageScanner.scan(scan, vma.get(), offset)
                             : PageScanner.scan(pagemap, vma.get(), offset);
                 }

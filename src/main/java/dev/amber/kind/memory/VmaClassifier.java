@@ -73,6 +73,13 @@ final class VmaClassifier {
             // The segment itself is saved by kind.ipc; the maps inode column is its shmid.
             return Optional.of(v.setKind(VmaKind.SYSV_SHM).setFileIdentity(FileIdentity.newBuilder().setInode(m.inode())));
         }
+        if (path.equals("anon_inode:[io_uring]")) {   // its rings, mmapped from the instance's descriptor
+            ctx.refuse(where, "io_uring rings", dev.amber.kind.file.FileClass.IO_URING);
+            return Optional.empty();
+        }
+        if (AioRings.isRing(m)) {
+            return AioRings.dump(ctx, m, v, where);
+        }
         if (path.startsWith("/memfd:") && m.deleted()) {
             if (smaps != null && smaps.vmFlags().contains("ht")) {
                 ctx.refuse(where, "hugetlb memfd mapping " + m.pathWithoutDeleted(), "not supported");
