@@ -16,8 +16,6 @@
  *   anon       MAP_SHARED|MAP_ANONYMOUS, its last page made read-only (two vmas of one object),
  *              inherited by 2 children
  *   single     a deleted /dev/shm file mapped shared by this one process only
- *   hugetlb    MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB, inherited by 1 child (refused by a checkpoint;
- *              prints "MAPPED START-END")
  *
  * The shared "control" page carries the protocol after restart (SIGTERM to the parent): the
  * parent writes its view's dev:inode and a generation; each child checks its own mapping names
@@ -294,13 +292,6 @@ static void setup(void)
         CHECK(base != MAP_FAILED, "mmap: %s", strerror(errno));
         fill_pages(base, 0, 3);
         CHECK(mprotect(base + 2 * PAGE, PAGE, PROT_READ) == 0, "mprotect: %s", strerror(errno));
-    } else if (!strcmp(mode, "hugetlb")) {
-        base_len = 2UL << 20;
-        base = mmap(NULL, base_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-        CHECK(base != MAP_FAILED, "mmap MAP_HUGETLB: %s (no huge pages reserved?)", strerror(errno));
-        fill_pages(base, 0, base_len / PAGE);
-        kids = 1;
-        printf("MAPPED %lx-%lx\n", (unsigned long)base, (unsigned long)base + base_len);
     } else {
         fail("unknown mode %s", mode);
     }

@@ -28,10 +28,11 @@ record ProcSnapshot(List<String> maps, Map<String, String> status, Map<Integer, 
 
     /*
      * Shared anonymous memory (and SysV shm) is a shmem file whose inode number the kernel hands
-     * out at creation (get_next_ino): no restart can choose it, so that one field is masked.
+     * out at creation (get_next_ino): no restart can choose it, so that one field is masked; so is
+     * MAP_HUGETLB memory's, an unlinked file of the kernel's hugetlbfs mount.
      */
-    private static final Pattern SHMEM_LINE =
-            Pattern.compile("^(\\S+ \\S+ \\S+ \\S+ )(\\d+)(\\s+(/dev/zero \\(deleted\\)|/SYSV\\S*.*))$");
+    private static final Pattern SHMEM_LINE = Pattern.compile(
+            "^(\\S+ \\S+ \\S+ \\S+ )(\\d+)(\\s+(/dev/zero \\(deleted\\)|/anon_hugepage \\(deleted\\)|/SYSV\\S*.*))$");
 
     static ProcSnapshot take(long pid) throws IOException {
         Path proc = Path.of("/proc", Long.toString(pid));

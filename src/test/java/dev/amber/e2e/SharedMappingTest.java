@@ -62,30 +62,6 @@ class SharedMappingTest {
     }
 
     /**
-     * MAP_HUGETLB shared memory (it shows as the file {@code /anon_hugepage}) is refused in each
-     * process that maps it, naming the address, and the tree runs on untouched.
-     */
-    @Test
-    void hugetlb_mapping_refused() throws Exception {
-        Assumptions.assumeFalse(Amber.nocr(), "needs the engine: refusal (AMBER_TEST_NOCR=1)");
-        try (Target t = Target.start(tmp, "shared_mappings", "hugetlb")) {
-            t.awaitReady();
-            String range = t.logLines().stream().filter(l -> l.startsWith("MAPPED ")).findFirst().orElseThrow()
-                    .substring(7).replace("-", "-0x");
-            Path image = tmp.resolve("image");
-            Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", image.toString(), "--kill");
-            assertEquals(3, r.exit(), r.describe());
-            String line = "pid " + t.pid + " address 0x" + range + ": hugetlb mapping /anon_hugepage: not supported yet:"
-                    + " map it without MAP_HUGETLB (transparent huge pages are saved)";
-            assertTrue(r.stderrLines().contains(line), "the line '" + line + "'\n" + r.describe());
-            assertFalse(Files.exists(image.resolve("inventory.pb")), "a refused checkpoint left an inventory");
-            Procs.await(() -> Procs.runsFree(t.pid), Duration.ofSeconds(5), "pid " + t.pid + " to run free");
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(30)));
-        }
-    }
-
-    /**
      * One child of counters alone: the deleted /dev/shm file it maps shared is mapped by its
      * parent too, outside the subtree, which a restart would cut off: refused, naming the parent,
      * and the tree counts on untouched.

@@ -7,6 +7,7 @@ import dev.amber.image.proto.ProcessOrBuilder;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.ProcessKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.memory.HugePages;
 import dev.amber.proc.Fds;
 import dev.amber.proc.Maps;
 import dev.amber.proc.MapsEntry;
@@ -50,7 +51,7 @@ public final class MemfdEarlyKind implements ProcessKind {
      * made (the kernel then drops its VM_MAYWRITE; sealed after, it would fail with EBUSY).
      */
     static final int LATE_SEALS = F_SEAL_SEAL | F_SEAL_FUTURE_WRITE;
-    private static final int EINVAL = 22;
+    private static final int EINVAL = 22, SYS_FTRUNCATE = 77;
     // x86-64 numbers, which Arch does not list yet.
 
     @Override
@@ -77,17 +78,14 @@ public final class MemfdEarlyKind implements ProcessKind {
         if (mappedOnly.isEmpty()) {
             return;
         }
-        Set<Long> hugetlb = new HashSet<>();
+        Map<Long, Long> hugetlb = new java.util.HashMap<>();   // inode -> huge page size (smaps KernelPageSize)
         for (SmapsEntry s : Smaps.read(pid)) {
             if (s.vmFlags().contains("ht")) {
-                hugetlb.add(s.mapping().inode());   // the memory kind refuses the mapping
+                hugetlb.put(s.mapping().inode(), s.fields().getOrDefault("KernelPageSize", 0L) * 1024);
             }
         }
         var memory = ctx.process().getMemoryBuilder();
         for (MapsEntry m : mappedOnly.values()) {
-            if (hugetlb.contains(m.inode())) {
-                continue;
-            }
             Path file = Path.of(String.format("/proc/%d/map_files/%x-%x", pid, m.start(), m.end()));
             String name = MemfdFile.name(m.path());
             String where = String.format("address 0x%x-0x%x", m.start(), m.end());
@@ -97,7 +95,7 @@ public final class MemfdEarlyKind implements ProcessKind {
                 ctx.refuse(where, "memfd " + name + " (mapped, no descriptor)", tooLarge(size, held));
                 continue;
             }
-            memory.addMemfds(MemfdFile.read(file, name));
+            memory.addMemfds(MemfdFile.read(file, name).setHugePageSize(hugetlb.getOrDefault(m.inode(), 0L)));
         }
     }
 
@@ -187,9 +185,10 @@ public final class MemfdEarlyKind implements ProcessKind {
                     + m.getSize() + ": the image is corrupt");
         }
         long name = inj.putString(0, m.getName());
-        long fd = inj.call(Arch.SYS_MEMFD_CREATE, name, MFD_ALLOW_SEALING | MFD_EXEC);
+        int huge = HugePages.flags(HugePages.MFD_HUGETLB, m.getHugePageSize());
+        long fd = inj.call(Arch.SYS_MEMFD_CREATE, name, MFD_ALLOW_SEALING | MFD_EXEC | huge);
         if (fd == -EINVAL) {
-            fd = inj.check("memfd_create " + what, Arch.SYS_MEMFD_CREATE, name, MFD_ALLOW_SEALING);
+            fd = inj.check("memfd_create " + what, Arch.SYS_MEMFD_CREATE, name, MFD_ALLOW_SEALING | huge);
         } else {
             fd = dev.amber.sys.ErrnoException.check(fd, "memfd_create " + what, "in pid " + ctx.pid());
         }
@@ -199,10 +198,15 @@ public final class MemfdEarlyKind implements ProcessKind {
         inj.check("fchown " + what, Arch.SYS_FCHOWN, temporary, m.getUid(), m.getGid());
         // The tool writes through the puppet's descriptor: the same memfd, at 1 GiB/s and more.
         Path file = Path.of("/proc/" + ctx.pid() + "/fd/" + temporary);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ByteBuffer contents = m.getContents().asReadOnlyByteBuffer();
-            while (contents.hasRemaining()) {
-                ch.write(contents, contents.position());
+        if (m.getHugePageSize() != 0) {   // hugetlbfs has no write(): its size is set, its pages mapped
+            inj.check("ftruncate " + what, SYS_FTRUNCATE, temporary, m.getSize());
+            MemfdFile.writeMapped(file, m.getContents(), m.getHugePageSize(), what);
+        } else {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ByteBuffer contents = m.getContents().asReadOnlyByteBuffer();
+                while (contents.hasRemaining()) {
+                    ch.write(contents, contents.position());
+                }
             }
         }
         if ((m.getSeals() & ~LATE_SEALS) != 0) {

@@ -5,6 +5,8 @@ import dev.amber.image.proto.Memfd;
 import dev.amber.sys.Arch;
 import dev.amber.sys.Syscall;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -94,6 +96,41 @@ final class MemfdFile {
             }
         }
         throw new IOException(file + ": fcntl(F_GET_SEALS) found no descriptor of the tool's on inode " + inode);
+    }
+
+    /**
+     * Writes {@code contents} into the hugetlb memfd at {@code file} (already of its size) through
+     * a shared mapping of it in the tool: only the huge pages that hold something, so that holes
+     * take no page of the pool.
+     */
+    static void writeMapped(Path file, ByteString contents, long pageSize, String what) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                Arena arena = Arena.ofConfined()) {
+            MemorySegment mapped = ch.map(FileChannel.MapMode.READ_WRITE, 0, contents.size(), arena);
+            MemorySegment saved = MemorySegment.ofBuffer(contents.asReadOnlyByteBuffer());
+            for (long at = 0; at < contents.size(); at += pageSize) {
+                long n = Math.min(pageSize, contents.size() - at);
+                MemorySegment page = saved.asSlice(at, n);
+                if (!allZero(page)) {
+                    mapped.asSlice(at, n).copyFrom(page);
+                }
+            }
+        } catch (IOException e) {
+            throw new IOException(what + ": writing its contents through a mapping of " + file + ": " + e.getMessage()
+                    + " (are there free huge pages? see /sys/kernel/mm/hugepages)", e);
+        }
+    }
+
+    private static final MemorySegment ZERO = MemorySegment.ofArray(new byte[4096]);
+
+    private static boolean allZero(MemorySegment s) {
+        for (long at = 0; at < s.byteSize(); at += ZERO.byteSize()) {
+            MemorySegment part = s.asSlice(at, Math.min(ZERO.byteSize(), s.byteSize() - at));
+            if (part.mismatch(ZERO.asSlice(0, part.byteSize())) != -1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Bytes of memfd contents the records of {@code memfds} already hold. */

@@ -41,9 +41,11 @@ public final class MemfdKind implements FdKind {
         Injector inj = ctx.injector();
         inj.check("fstatfs fd " + fd, Arch.SYS_FSTATFS, fd, inj.scratch());
         long type = inj.getLong(0) & 0xffffffffL;
-        if (type != TMPFS_MAGIC) {
-            ctx.refuse("fd " + fd, type == HUGETLBFS_MAGIC ? "hugetlb " + kind : kind,
-                    String.format("not supported (filesystem magic 0x%x, expected tmpfs 0x%x)", type, TMPFS_MAGIC));
+        // struct statfs: f_type, then f_bsize, which on hugetlbfs is the huge page size.
+        long huge = type == HUGETLBFS_MAGIC ? inj.getLong(8) : 0;
+        if (type != TMPFS_MAGIC && type != HUGETLBFS_MAGIC) {
+            ctx.refuse("fd " + fd, kind, String.format("not supported (filesystem magic 0x%x, expected tmpfs 0x%x"
+                    + " or hugetlbfs 0x%x)", type, TMPFS_MAGIC, HUGETLBFS_MAGIC));
             return;
         }
         Memfd earlier = MemfdEarlyKind.memfds(ctx.process()).stream()
@@ -59,7 +61,7 @@ public final class MemfdKind implements FdKind {
                 ctx.refuse("fd " + fd, kind, MemfdEarlyKind.tooLarge(size, held));
                 return;
             }
-            m = MemfdFile.read(file, name);
+            m = MemfdFile.read(file, name).setHugePageSize(huge);
         }
         d.setMemfd(m.setFlags(info.flags()).setPosition(info.pos()));
     }

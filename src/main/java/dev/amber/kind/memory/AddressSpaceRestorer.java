@@ -168,18 +168,20 @@ final class AddressSpaceRestorer {
         int flags = MAP_FIXED | type | (v.getVmFlagsList().contains("gd") ? MAP_GROWSDOWN : 0)
                 | (v.getVmFlagsList().contains("nr") ? MAP_NORESERVE : 0);
         String what = describe(v);
+        long huge = v.getHugePageSize();
         if (v.getKind() == VmaKind.ANON_SHARED && v.getShmemInode() != 0) {
             long fd = objectFd(List.of("anon", v.getShmemInode()), () -> SharedAnon.open(ctx, v.getShmemInode()));
-            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
+            HugePages.check(inj, what, huge, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
             return;
         }
         if (v.getKind() == VmaKind.ANON_PRIVATE || v.getKind() == VmaKind.ANON_SHARED) {
-            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags | MAP_ANONYMOUS, -1, 0);
+            HugePages.check(inj, what, huge, Arch.SYS_MMAP, v.getStart(), length, fillProt(v),
+                    flags | MAP_ANONYMOUS | HugePages.flags(HugePages.MAP_HUGETLB, huge), -1, 0);
             return;
         }
         if (v.getKind() == VmaKind.MEMFD) {   // the same memfd the descriptors get, made by kind.memfd
             int fd = MemfdEarlyKind.temporaryFd(ctx.process(), v.getFileIdentity().getInode());
-            inj.check(what, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
+            HugePages.check(inj, what, huge, Arch.SYS_MMAP, v.getStart(), length, fillProt(v), flags, fd, v.getFileOffset());
             return;
         }
         if (v.getDeleted()) {   // the tree's one remade file, whichever process maps it

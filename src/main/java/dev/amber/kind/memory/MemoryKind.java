@@ -100,6 +100,9 @@ public final class MemoryKind implements ProcessKind {
         if (s == null) {
             return true;
         }
+        if (s.vmFlags().contains("ht")) {   // hugetlb pages count apart from Rss and Anonymous
+            return s.fields().getOrDefault("Private_Hugetlb", 1L) + s.fields().getOrDefault("Shared_Hugetlb", 1L) > 0;
+        }
         return switch (kind) {
             case ANON_PRIVATE, FILE_PRIVATE, MEMFD -> s.anonymousKb() + s.swapKb() > 0;
             case ANON_SHARED -> s.rssKb() + s.swapKb() > 0;

@@ -107,19 +107,23 @@ final class SharedAnon {
 
     /** Makes the object in the puppet, as large as the furthest part any vma of the tree maps; its fd. */
     private static long make(RestoreContext ctx, long inode) throws IOException {
-        long size = 0;
+        long size = 0, huge = 0;
         List<Process> all = new ArrayList<>(ctx.tree().processes());
         all.add(ctx.process());
         for (Process p : all) {
             for (Vma v : p.getMemory().getVmasList()) {
                 if (v.getKind() == VmaKind.ANON_SHARED && v.getShmemInode() == inode) {
                     size = Math.max(size, v.getFileOffset() + v.getEnd() - v.getStart());
+                    huge = v.getHugePageSize();
                 }
             }
         }
         Injector inj = ctx.injector();
-        String what = "shared anonymous memory (inode " + inode + ", " + size + " bytes)";
-        long at = inj.check("mmap " + what, Arch.SYS_MMAP, 0, size, PROT_RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        // MAP_HUGETLB memory is made in huge pages of its size (the kernel rounds the length up to them).
+        size = HugePages.align(size, huge);
+        String what = (huge != 0 ? "hugetlb " : "") + "shared anonymous memory (inode " + inode + ", " + size + " bytes)";
+        long at = HugePages.check(inj, "mmap " + what, huge, Arch.SYS_MMAP, 0, size, PROT_RW,
+                MAP_SHARED | MAP_ANONYMOUS | HugePages.flags(HugePages.MAP_HUGETLB, huge), -1, 0);
         try {
             // The object outlives this mapping: the descriptor holds it.
             String file = String.format("/proc/self/map_files/%x-%x", at, at + size);

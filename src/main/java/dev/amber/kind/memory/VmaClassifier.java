@@ -81,18 +81,20 @@ final class VmaClassifier {
             return AioRings.dump(ctx, m, v, where);
         }
         if (path.startsWith("/memfd:") && m.deleted()) {
-            if (smaps != null && smaps.vmFlags().contains("ht")) {
-                ctx.refuse(where, "hugetlb memfd mapping " + m.pathWithoutDeleted(), "not supported");
-                return Optional.empty();
-            }
-            // The memfd itself is saved by kind.memfd, found again by its inode.
-            return Optional.of(v.setKind(VmaKind.MEMFD).setFileIdentity(FileIdentity.newBuilder().setInode(m.inode())));
+            // The memfd itself is saved by kind.memfd, found again by its inode (a hugetlb one too).
+            return Optional.of(v.setKind(VmaKind.MEMFD).setFileIdentity(FileIdentity.newBuilder().setInode(m.inode()))
+                    .setHugePageSize(hugePageSize(smaps)));
         }
         if (smaps != null && smaps.vmFlags().contains("ht")) {
-            // MAP_HUGETLB memory shows as a file (/anon_hugepage) but is not one to reopen or remake.
-            ctx.refuse(where, "hugetlb mapping " + m.pathWithoutDeleted(), "not supported yet: map it without"
-                    + " MAP_HUGETLB (transparent huge pages are saved)");
-            return Optional.empty();
+            // MAP_HUGETLB memory shows as an unlinked file of the kernel's hugetlbfs mount for its
+            // page size: anonymous memory in huge pages, private or shared (one object across fork).
+            if (!path.equals("/anon_hugepage (deleted)")) {
+                ctx.refuse(where, "hugetlb mapping " + m.pathWithoutDeleted(), "mappings of hugetlbfs files are not"
+                        + " supported yet (MAP_HUGETLB anonymous memory and hugetlb memfds are)");
+                return Optional.empty();
+            }
+            return Optional.of(v.setKind(m.shared() ? VmaKind.ANON_SHARED : VmaKind.ANON_PRIVATE)
+                    .setHugePageSize(hugePageSize(smaps)));
         }
         if (path.startsWith("[")) {
             ctx.refuse(where, "special mapping " + path, "not supported");
@@ -141,6 +143,14 @@ final class VmaClassifier {
             // Not readable: the checks below name the file.
         }
         return null;
+    }
+
+    /** The huge page size in bytes of a hugetlb mapping (smaps KernelPageSize), 0 for ordinary pages. */
+    static long hugePageSize(SmapsEntry smaps) {
+        if (smaps == null || !smaps.vmFlags().contains("ht")) {
+            return 0;
+        }
+        return smaps.fields().getOrDefault("KernelPageSize", 0L) * 1024;
     }
 
     /** Size, mtime, inode and device of a file, or empty if it cannot be read. */
