@@ -51,6 +51,38 @@ class MemfdKindTest {
         }
     }
 
+    /**
+     * A script in a memfd run with execveat (memfd_exec.c), by a parent and the child that shares
+     * the descriptor, after a checkpoint that leaves them running and after two restarts: the
+     * restored descriptor is no writer of the memfd (else exec fails with ETXTBSY); a
+     * MFD_NOEXEC_SEAL memfd stays unexecutable and sealed.
+     */
+    @Test
+    void memfd_exec() throws Exception {
+        try (Target t = Target.start(tmp, "memfd_exec")) {
+            java.util.Set<Long> tree = new java.util.HashSet<>();
+            try {
+                t.awaitReady();
+                tree.addAll(TreeTest.tree(t.pid).keySet());
+                ProcSnapshot before = masked(t.snapshot());
+                if (!Amber.nocr()) {
+                    Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("running").toString());
+                    assertEquals(0, r.exit(), r.describe());
+                    for (int round = 0; round < 2; round++) {
+                        Path image = tmp.resolve("image" + round);
+                        t.checkpointKill(image);
+                        t.restart(image);
+                    }
+                }
+                CheckpointRestartTest.assertSame(before, t, MemfdKindTest::masked);
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                SharedMappingTest.killChildren(t, tree);
+            }
+        }
+    }
+
     @Test
     void memfd_large_refused() throws Exception {
         refused("large", "memfd amber large");

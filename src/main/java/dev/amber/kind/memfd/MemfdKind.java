@@ -22,7 +22,9 @@ public final class MemfdKind implements FdKind {
     private static final long TMPFS_MAGIC = 0x01021994L, HUGETLBFS_MAGIC = 0x958458f6L;
     private static final int O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
             O_CLOEXEC = 02000000, O_PATH = 010000000;
-    private static final int AT_FDCWD = -100, SEEK_SET = 0;
+    private static final int AT_FDCWD = -100, SEEK_SET = 0, O_ACCMODE = 3, O_RDWR = 2, F_DUPFD = 0, F_SETFL = 4;
+    /** The status flags F_SETFL sets (O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME, O_ASYNC). */
+    private static final int SETFL_FLAGS = 02000 | 04000 | 040000 | 01000000 | 020000;
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -73,11 +75,30 @@ public final class MemfdKind implements FdKind {
         int temporary = MemfdEarlyKind.temporaryFd(ctx.process(), m.getInode());
         int flags = m.getFlags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC) | O_NOCTTY;
         String what = "fd " + d.getFd() + " memfd " + m.getName();
-        long fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD,
-                inj.putString(0, "/proc/self/fd/" + temporary), flags, 0);
+        long fd;
+        if ((m.getFlags() & O_ACCMODE) == O_RDWR && claimOriginal(ctx, m.getInode())) {
+            // memfd_create's own open file is no writer of the inode (it is not opened through a
+            // path), so execveat of it works; a reopen O_RDWR is one, and exec fails with ETXTBSY.
+            // The temporary is that open file: the first read-write descriptor of the tree gets it.
+            fd = inj.check("dup " + what, Arch.SYS_FCNTL, temporary, F_DUPFD, 0);
+            inj.check("fcntl(F_SETFL) " + what, Arch.SYS_FCNTL, fd, F_SETFL, m.getFlags() & SETFL_FLAGS);
+        } else {
+            fd = inj.check("open " + what, Arch.SYS_OPENAT, AT_FDCWD,
+                    inj.putString(0, "/proc/self/fd/" + temporary), flags, 0);
+        }
         if (m.getPosition() != 0 && (m.getFlags() & O_PATH) == 0) {
             inj.check("lseek " + what, Arch.SYS_LSEEK, fd, m.getPosition(), SEEK_SET);
         }
         return fd;
+    }
+
+    /** True the first time a descriptor of the memfd {@code inode} asks, in the whole tree. */
+    private static boolean claimOriginal(RestoreContext ctx, long inode) throws IOException {
+        boolean[] first = {false};
+        ctx.tree().hold(java.util.List.of("memfd-original", inode), () -> {
+            first[0] = true;
+            return Boolean.TRUE;
+        });
+        return first[0];
     }
 }
