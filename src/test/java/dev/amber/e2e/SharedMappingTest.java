@@ -62,6 +62,38 @@ class SharedMappingTest {
     }
 
     /**
+     * Private mappings of shared anonymous memory (shmem_private.c), in a parent and its child:
+     * pages each wrote stay its own, the others follow the object, before and after a write to it;
+     * after a checkpoint that leaves the tree running and two checkpoint --kill and restart rounds.
+     * Its MAP_DROPPABLE page comes back dropped, its wipe-on-fork page as it was.
+     */
+    @Test
+    void private_mappings_of_shared_memory() throws Exception {
+        try (Target t = Target.start(tmp, "shmem_private")) {
+            java.util.Set<Long> tree = new java.util.HashSet<>();
+            try {
+                t.awaitReady();
+                tree.addAll(TreeTest.tree(t.pid).keySet());
+                ProcSnapshot before = t.snapshot();
+                if (!Amber.nocr()) {
+                    Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("running").toString());
+                    assertEquals(0, r.exit(), r.describe());
+                    for (int round = 0; round < 2; round++) {
+                        Path image = tmp.resolve("image" + round);
+                        t.checkpointKill(image);
+                        t.restart(image);
+                    }
+                }
+                CheckpointRestartTest.assertSame(before, t);
+                t.sigterm();
+                t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            } finally {
+                killChildren(t, tree);
+            }
+        }
+    }
+
+    /**
      * One child of counters alone: the deleted /dev/shm file it maps shared is mapped by its
      * parent too, outside the subtree, which a restart would cut off: refused, naming the parent,
      * and the tree counts on untouched.

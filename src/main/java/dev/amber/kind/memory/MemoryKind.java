@@ -58,7 +58,10 @@ public final class MemoryKind implements ProcessKind {
                 }
                 if (vma.get().getKind() == VmaKind.ANON_SHARED) {
                     SharedAnon.mark(ctx, m, vma.get());
-                    if (mayHoldPages(VmaKind.ANON_SHARED, smaps.get(m.start()))) {
+                    if (!m.shared()) {   // a private mapping of the object: only its own copies are saved
+                        offset = scan != null ? PageScanner.scan(scan, vma.get(), offset)
+                                : PageScanner.scan(pagemap, vma.get(), offset);
+                    } else if (mayHoldPages(VmaKind.ANON_SHARED, smaps.get(m.start()))) {
                         Vma.Builder present = vma.get().clone();
                         if (scan != null) {
                             PageScanner.scan(scan, present, 0);
@@ -72,6 +75,10 @@ public final class MemoryKind implements ProcessKind {
                 }
                 if (vma.get().getKind() == VmaKind.AIO_RING) {
                     offset = AioRings.pages(vma.get(), offset);
+                } else if (vma.get().getVmFlagsList().contains("dp")) {
+                    // MAP_DROPPABLE: memory the kernel may drop (zero) whenever it wants, such as
+                    // getrandom's vDSO state, which two restarts of one image must not share:
+                    // restored dropped.
                 } else if (mayHoldPages(vma.get().getKind(), smaps.get(m.start()))) {
                     offset = scan != null ? PageScanner.scan(scan, vma.get(), offset)
                             : PageScanner.scan(pagemap, vma.get(), offset);

@@ -59,7 +59,7 @@ final class PageScanner {
             case ANON_PRIVATE -> PagemapScan.PAGE_IS_PFNZERO;
             case FILE_PRIVATE -> PagemapScan.PAGE_IS_PFNZERO | PagemapScan.PAGE_IS_FILE;
             case MEMFD -> privateFile(vma) ? PagemapScan.PAGE_IS_PFNZERO | PagemapScan.PAGE_IS_FILE : -1;
-            case ANON_SHARED -> 0;
+            case ANON_SHARED -> privateFile(vma) ? PagemapScan.PAGE_IS_PFNZERO | PagemapScan.PAGE_IS_FILE : 0;
             default -> -1;
         };
         if (mask < 0) {
@@ -99,9 +99,10 @@ final class PageScanner {
         }
     }
 
-    /** A private mapping of a file or memfd: its pages copied on write are the ones to save. */
+    /** A private mapping of a file, memfd or shmem object: its pages copied on write are the ones to save. */
     private static boolean privateFile(Vma.Builder vma) {
-        return vma.getKind() == VmaKind.FILE_PRIVATE || vma.getKind() == VmaKind.MEMFD && !vma.getShared();
+        return vma.getKind() == VmaKind.FILE_PRIVATE
+                || (vma.getKind() == VmaKind.MEMFD || vma.getKind() == VmaKind.ANON_SHARED) && !vma.getShared();
     }
 
     private static long close(Vma.Builder vma, long start, long pages, long offset) {

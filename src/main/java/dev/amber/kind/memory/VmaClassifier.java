@@ -67,7 +67,10 @@ final class VmaClassifier {
             return Optional.of(v.setKind(VmaKind.ANON_PRIVATE));
         }
         if (path.startsWith("/dev/zero") && m.deleted() || path.startsWith("/dev/zero (deleted)")) {
-            return Optional.of(v.setKind(m.shared() ? VmaKind.ANON_SHARED : VmaKind.ANON_PRIVATE));
+            // A shmem object of shared anonymous memory. Mapped MAP_PRIVATE too (through its
+            // map_files link, say), it is a private file mapping of that object: its pages not
+            // written since follow the object; so it is kept with the object (shared = false).
+            return Optional.of(v.setKind(VmaKind.ANON_SHARED));
         }
         if (path.startsWith("/SYSV")) {
             // The segment itself is saved by kind.ipc; the maps inode column is its shmid.
