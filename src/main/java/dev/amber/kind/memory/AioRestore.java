@@ -43,7 +43,8 @@ final class AioRestore {
         inj.check("mmap placeholder for " + what, Arch.SYS_MMAP, v.getStart(), length, PROT_NONE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         inj.put(CTX, new byte[8]);
-        inj.check("io_setup for " + what, SYS_IO_SETUP, AioRings.request(length), inj.scratch() + CTX);
+        inj.check("io_setup for " + what, SYS_IO_SETUP, AioRings.request(length, AioRings.possibleCpus()),
+                inj.scratch() + CTX);
         long ring = inj.getLong(CTX);
         ByteBuffer h = header(ring);
         if (h.getInt(4) != v.getAioRing().getNr()) {

@@ -75,12 +75,33 @@ final class AioRings {
     }
 
     /**
-     * The nr_events to give io_setup for a ring of {@code length} bytes: the kernel rounds the
-     * request up to 4 per possible CPU, doubles it, and maps 32 + 32 * that bytes in whole pages,
-     * so the smallest request that fills the same pages (the original was at least that).
+     * The nr_events to give io_setup for a ring of {@code length} bytes: the kernel raises the
+     * request to 4 per possible CPU, doubles it, and maps 32 + 32 * that bytes in whole pages; so
+     * the smallest request that fills the same pages (the original was at least that: it counts
+     * against fs.aio-max-nr).
      */
-    static long request(long length) {
+    static long request(long length, int possibleCpus) {
         long pages = length / Arch.PAGE_SIZE;
+        if (bytes(1, possibleCpus) == length) {
+            return 1;
+        }
         return Math.max(1, ((pages - 1) * Arch.PAGE_SIZE - HEADER) / (2L * EVENT) + 1);
+    }
+
+    /** The bytes of the ring io_setup(nr) maps (fs/aio.c: ioctx_alloc, aio_setup_ring). */
+    static long bytes(long nr, int possibleCpus) {
+        long events = Math.max(nr, 4L * possibleCpus) * 2;
+        return (HEADER + events * EVENT + Arch.PAGE_SIZE - 1) / Arch.PAGE_SIZE * Arch.PAGE_SIZE;
+    }
+
+    /** How many CPUs the kernel counts as possible ({@code /sys/devices/system/cpu/possible}, e.g. "0-3"). */
+    static int possibleCpus() throws IOException {
+        String list = java.nio.file.Files.readString(java.nio.file.Path.of("/sys/devices/system/cpu/possible")).strip();
+        int count = 0;
+        for (String part : list.split(",")) {
+            String[] range = part.split("-");
+            count += range.length == 1 ? 1 : Integer.parseInt(range[1]) - Integer.parseInt(range[0]) + 1;
+        }
+        return count;
     }
 }
