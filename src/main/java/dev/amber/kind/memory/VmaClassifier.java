@@ -103,6 +103,12 @@ final class VmaClassifier {
             ctx.refuse(where, "special mapping " + path, "not supported");
             return Optional.empty();
         }
+        if (!path.startsWith("/")) {   // socket:[N], anon_inode:[...]: memory of a kernel object, no file
+            ctx.refuse(where, "mapping of " + path, (path.startsWith("socket:")
+                    ? "a socket's ring buffer (PACKET_RX_RING, PACKET_TX_RING or PACKET_MMAP)" : "memory of that kernel object")
+                    + ", which is no file to map again: not supported yet");
+            return Optional.empty();
+        }
         Path mapped = Path.of(String.format("/proc/%d/map_files/%x-%x", ctx.pid(), m.start(), m.end()));
         if (m.deleted()) {
             return MappedFileContents.deleted(ctx, m, mapped, v, where);
