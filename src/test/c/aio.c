@@ -10,9 +10,9 @@
  * lands in the file, and moves the tail by one. The child reports to the parent through its exit
  * status.
  *
- * "aio inherited": the child is forked after io_setup and so maps a copy of its parent's ring that
- * is no context of its own; "aio uring": an io_uring instance. Both print "RING start-end" (the
- * mapping a checkpoint must refuse) and check themselves untouched after the refusal.
+ * "aio inherited": the child is forked after io_setup and so maps its parent's ring, which is no
+ * context of its own, and sees the parent's completions in it. "aio uring": an io_uring instance,
+ * which prints "RING start-end" (the mapping a checkpoint must refuse) and checks itself untouched.
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -111,35 +111,63 @@ static void verify(aio_context_t ctx, const struct saved *s, const char *who)
           "%s: the new write is not in the log file", who);
 }
 
-static void refused(const char *what)
+static void uring(void)
 {
-    if (strcmp(what, "uring") == 0) {
-        struct io_uring_params p = {0};
-        int fd = syscall(__NR_io_uring_setup, 4, &p);
-        CHECK(fd >= 0, "io_uring_setup: %s", strerror(errno));
-        void *sq = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
-        CHECK(sq != MAP_FAILED, "mmap sq ring: %s", strerror(errno));
-        test_msg("RING %lx-%lx FD %d", (unsigned long)sq, (unsigned long)sq + 4096, fd);
-        test_ready();
-        test_waitsig();
-        CHECK(fcntl(fd, F_GETFD) >= 0, "the io_uring descriptor is gone");
-        pass();
-    }
+    struct io_uring_params p = {0};
+    int fd = syscall(__NR_io_uring_setup, 4, &p);
+    CHECK(fd >= 0, "io_uring_setup: %s", strerror(errno));
+    void *sq = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+    CHECK(sq != MAP_FAILED, "mmap sq ring: %s", strerror(errno));
+    test_msg("RING %lx-%lx FD %d", (unsigned long)sq, (unsigned long)sq + 4096, fd);
+    test_ready();
+    test_waitsig();
+    CHECK(fcntl(fd, F_GETFD) >= 0, "the io_uring descriptor is gone");
+    pass();
+}
+
+/*
+ * A child forked after io_setup maps its parent's ring (no context of its own: io_getevents
+ * fails with EINVAL there) and sees the parent's completions in it.
+ */
+static void inherited(void)
+{
     struct saved s;
     aio_context_t ctx = context(4, 3, 2, &s);
+    volatile struct ring *r = (struct ring *)ctx;
+    int done[2], checked[2];
+    CHECK(pipe2(done, O_CLOEXEC) == 0 && pipe2(checked, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
     pid_t child = fork();
     CHECK(child >= 0, "fork: %s", strerror(errno));
     if (child == 0) {
-        test_msg("CHILD %d", getpid());
+        close(done[1]);
+        close(checked[0]);
         while (!test_stop)
             pause();
+        CHECK(r->nr == s.nr && r->head == s.head && r->tail == s.tail, "child: ring nr %u head %u tail %u, was %u %u %u",
+              r->nr, r->head, r->tail, s.nr, s.head, s.tail);
+        struct io_event ev;
+        CHECK(syscall(__NR_io_getevents, ctx, 0, 1, &ev, NULL) < 0 && errno == EINVAL,
+              "child: io_getevents on its parent's ring: %s, want EINVAL", strerror(errno));
+        char c = 'c';
+        CHECK(write(checked[1], &c, 1) == 1 && read(done[0], &c, 1) == 1, "child: the parent's pipes");
+        /* The parent reaped the saved events, then wrote once and reaped that too. */
+        CHECK(r->head == (s.tail + 1) % s.nr && r->tail == (s.tail + 1) % s.nr,
+              "child: head %u tail %u after the parent's reaping and write, want %u %u", r->head, r->tail,
+              (s.tail + 1) % s.nr, (s.tail + 1) % s.nr);
         _exit(0);
     }
+    close(done[0]);
+    close(checked[1]);
     test_ready();
     test_waitsig();
     kill(child, SIGTERM);
-    CHECK(waitpid(child, NULL, 0) == child, "waitpid: %s", strerror(errno));
-    verify(ctx, &s, "parent");
+    char c;
+    CHECK(read(checked[0], &c, 1) == 1, "the child did not check the ring");
+    verify(ctx, &s, "parent");   /* reaps the saved events and completes one more write */
+    CHECK(write(done[1], "x", 1) == 1, "write pipe: %s", strerror(errno));
+    int status;
+    CHECK(waitpid(child, &status, 0) == child, "waitpid: %s", strerror(errno));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed (status 0x%x)", status);
     pass();
 }
 
@@ -148,8 +176,10 @@ int main(int argc, char **argv)
     test_init(argc, argv);
     logfd = open("aio.log", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     CHECK(logfd >= 0, "open aio.log: %s", strerror(errno));
-    if (argc > 1)
-        refused(argv[1]);
+    if (argc > 1 && strcmp(argv[1], "uring") == 0)
+        uring();
+    if (argc > 1 && strcmp(argv[1], "inherited") == 0)
+        inherited();
     int ready[2];
     CHECK(pipe2(ready, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
     pid_t child = fork();

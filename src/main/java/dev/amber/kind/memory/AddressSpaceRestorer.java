@@ -66,7 +66,7 @@ final class AddressSpaceRestorer {
             }
         }
         for (Vma v : mapped) {   // last: io_setup maps each ring where it finds room
-            if (v.getKind() == VmaKind.AIO_RING) {
+            if (v.getKind() == VmaKind.AIO_RING && !kept.contains(v.getStart())) {
                 aio.remake(v);
             }
         }
@@ -87,7 +87,7 @@ final class AddressSpaceRestorer {
         PageFiller.fill(ctx.pid(), fresh, ctx.pages());
         aio.fixIds();
         for (Vma v : mapped) {
-            if (kept.contains(v.getStart())) {
+            if (kept.contains(v.getStart()) && v.getKind() != VmaKind.AIO_RING) {
                 patch(v, parent);
             }
         }

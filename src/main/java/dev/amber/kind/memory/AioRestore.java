@@ -39,6 +39,10 @@ final class AioRestore {
     void remake(Vma v) throws IOException {
         long length = v.getEnd() - v.getStart();
         String what = String.format("aio ring 0x%x-0x%x", v.getStart(), v.getEnd());
+        if (v.getAioRing().getInherited()) {
+            throw new IOException("pid " + pid + ": " + what + " is its parent's ring, inherited across fork, but the"
+                    + " parent's saved memory has no ring there: the image is inconsistent");
+        }
         // A placeholder on the saved range, so that io_setup's ring cannot land across it.
         inj.check("mmap placeholder for " + what, Arch.SYS_MMAP, v.getStart(), length, PROT_NONE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);

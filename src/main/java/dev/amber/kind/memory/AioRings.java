@@ -11,7 +11,9 @@ import dev.amber.sys.ProcessMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * AIO contexts (io_setup). Each context is a completion ring the kernel maps into the process
@@ -57,18 +59,33 @@ final class AioRings {
         }
         // io_getevents(ctx, 0, 0, NULL, NULL) reads nothing and fails with EINVAL for a foreign ring.
         long own = ctx.injector().call(SYS_IO_GETEVENTS, m.start(), 0, 0, 0, 0);
+        Set<String> seen = ctx.tree().cached(Seen.class, Seen::new).rings;
+        String mine = m.inode() + " " + ctx.pid() + " " + m.start() + " " + m.end();
         if (own < 0) {
-            ctx.refuse(where, "aio ring", "not a context of this process (a copy of its parent's, inherited"
-                    + " across fork): not supported");
-            return Optional.empty();
+            if (!seen.contains(m.inode() + " " + ctx.process().getPpid() + " " + m.start() + " " + m.end())) {
+                ctx.refuse(where, "aio ring", "not a context of this process, nor its parent's ring inherited across"
+                        + " fork: not supported");
+                return Optional.empty();
+            }
+            seen.add(mine);
+            return Optional.of(v.setKind(VmaKind.AIO_RING).setAioRing(AioRing.newBuilder().setInherited(true)));
         }
+        seen.add(mine);
         v.setKind(VmaKind.AIO_RING).setAioRing(AioRing.newBuilder().setId(h.getInt(0)).setNr(nr)
                 .setHead(h.getInt(8)).setTail(h.getInt(12)));
         return Optional.of(v);
     }
 
+    /** The rings of the tree so far, by "inode pid start end" (parents are saved before their children). */
+    private static final class Seen {
+        final Set<String> rings = new HashSet<>();
+    }
+
     /** Adds the whole ring as one run of pages at {@code offset}; returns the new end offset. */
     static long pages(Vma.Builder v, long offset) {
+        if (v.getAioRing().getInherited()) {
+            return offset;
+        }
         long count = (v.getEnd() - v.getStart()) / Arch.PAGE_SIZE;
         v.addPages(PageRun.newBuilder().setAddress(v.getStart()).setCount(count).setFileOffset(offset));
         return offset + count * Arch.PAGE_SIZE;

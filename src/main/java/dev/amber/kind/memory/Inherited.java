@@ -41,6 +41,9 @@ public final class Inherited {
     }
 
     private static boolean alike(Vma c, Vma p) {
+        if (c.getKind() == VmaKind.AIO_RING) {   // the parent's ring, which fork gives the child as it is
+            return c.getAioRing().getInherited() && p.getKind() == VmaKind.AIO_RING && c.getEnd() == p.getEnd();
+        }
         if (c.getKind() != VmaKind.ANON_PRIVATE && c.getKind() != VmaKind.FILE_PRIVATE) {
             return false;
         }
