@@ -168,7 +168,8 @@ public final class Restarter {
                     int i = 0;
                     for (Process process : processes) {
                         if (!process.hasZombie()) {
-                            puppets.get(process.getPid()).release(threads.get(i++), frozen || process.getStopped());
+                            Puppet puppet = puppets.get(process.getPid());
+                            puppet.release(threads.get(i++), GroupStop.signal(process, puppet.pid(), frozen, warnings));
                         }
                     }
                     puppets.startInit();
