@@ -35,7 +35,7 @@ public final class SocketOptions {
     static final int AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, SOL_NETLINK = 270;
     private static final int SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
     private static final int ENOPROTOOPT = 92, EOPNOTSUPP = 95;
-    private static final int SOCK_RAW = 3, IPPROTO_ICMP = 1;
+    private static final int SOCK_RAW = 3, IPPROTO_ICMP = 1, IPPROTO_UDPLITE = 136;
 
     /** Scratch offsets: the value, then its socklen_t. */
     public static final int VALUE_AT = 0, LENGTH_AT = 1024;
@@ -93,6 +93,9 @@ public final class SocketOptions {
             Option.ip("IP_MULTICAST_LOOP", 34),
             Option.ip("IP_MULTICAST_ALL", 49),
             new Option("ICMP_FILTER", SOL_RAW, 1, 4, AF_INET, IPPROTO_ICMP, SOCK_RAW),
+            // UDP-Lite checksum coverage (net/ipv4/udp.c, SOL_UDPLITE): 0 = the whole datagram.
+            new Option("UDPLITE_SEND_CSCOV", IPPROTO_UDPLITE, 10, 4, ANY, IPPROTO_UDPLITE, ANY),
+            new Option("UDPLITE_RECV_CSCOV", IPPROTO_UDPLITE, 11, 4, ANY, IPPROTO_UDPLITE, ANY),
             Option.ip6("IPV6_TCLASS", 67),
             // Before bind: whether [::]:port also takes 0.0.0.0:port.
             Option.ip6("IPV6_V6ONLY", 26),
