@@ -91,6 +91,13 @@ final class VmaClassifier {
             ctx.refuse(where, "special mapping " + path, "not supported");
             return Optional.empty();
         }
+        if (path.startsWith("socket:[")) {
+            // Only an AF_PACKET socket can be mapped (packet_mmap): its ring's frames, shared
+            // with the kernel, whose owner bits say which frames the program still has to read.
+            ctx.refuse(where, "packet ring mapping of " + path, "not supported yet (unmap the ring, or"
+                    + " checkpoint the capture before it maps one)");
+            return Optional.empty();
+        }
         Path mapped = Path.of(String.format("/proc/%d/map_files/%x-%x", ctx.pid(), m.start(), m.end()));
         if (m.deleted()) {
             return MappedFileContents.deleted(ctx, m, mapped, v, where);
