@@ -77,7 +77,7 @@ final class InetDiag {
         }
     }
 
-    private record Result(Entry entry, boolean done) {}
+    record Result(Entry entry, boolean done) {}
 
     /** The entry for {@code inode} in one datagram of answers, and whether it held NLMSG_DONE. */
     static Result parse(byte[] bytes, long inode) throws IOException {
