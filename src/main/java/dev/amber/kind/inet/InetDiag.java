@@ -92,7 +92,9 @@ final class InetDiag {
                 return new Result(found, true);
             }
             if (type == NLMSG_ERROR) {
-                throw new IOException("inet_diag: the kernel answered errno " + -b.getInt(at + HEADER));
+                int errno = -b.getInt(at + HEADER);
+                throw new IOException("inet_diag: the kernel answered errno " + errno + (errno == 2
+                        ? " (ENOENT: udp_diag not built or not loaded: modprobe udp_diag)" : ""));
             }
             int msg = at + HEADER;
             if (type == SOCK_DIAG_BY_FAMILY && len >= HEADER + MSG && (b.getInt(msg + 68) & 0xffffffffL) == inode) {

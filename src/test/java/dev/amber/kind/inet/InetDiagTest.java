@@ -46,7 +46,8 @@ class InetDiagTest {
     void an_error_answer_names_the_errno() {
         String error = "240000000200000001000000367e0000feffffff" + "00".repeat(16);
         IOException e = assertThrows(IOException.class, () -> InetDiag.parse(HexFormat.of().parseHex(error), INODE));
-        assertEquals("inet_diag: the kernel answered errno 2", e.getMessage());
+        assertEquals("inet_diag: the kernel answered errno 2 (ENOENT: udp_diag not built or not loaded: modprobe"
+                + " udp_diag)", e.getMessage());
     }
 
     @Test
