@@ -5,12 +5,15 @@
  *   +-- T   own group, two threads, stopped by SIGTSTP (Ctrl-Z); R looked with WNOWAIT only
  *   +-- S   own group, stopped by SIGSTOP, with one more SIGSTOP pending for the process and
  *           one for its thread (tkill) while stopped
+ *   +-- I   own group, stopped by SIGTTIN, its stop collected by R's waitpid(WUNTRACED)
  *   +-- Z   zombie, exited with 5, in the group of G, which made it (CLONE_PARENT: R is its
  *           parent) and exited, reaped by R: a group whose leader is gone
+ * R counts the SIGCHLDs it gets (a handler without SA_NOCLDSTOP).
  *
  * After the harness's SIGTERM, R checks: T and S are still stopped (state T), waitid(WSTOPPED)
- * reports each one's own stop signal; SIGCONT lets them run on: T's second thread counts on,
- * both exit with their codes; Z's group is G's id and it is reaped with status 5.
+ * reports each one's own stop signal but I's, which R had collected; no SIGCHLD came meanwhile;
+ * SIGCONT lets them run on: T's second thread counts on, they exit with their codes; Z's group
+ * is G's id and it is reaped with status 5.
  */
 #define _GNU_SOURCE
 #include "amtest.h"
@@ -27,6 +30,13 @@
 #include <unistd.h>
 
 static volatile unsigned long ticks;
+static volatile sig_atomic_t sigchlds;
+
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    sigchlds++;
+}
 
 static void *ticker(void *arg)
 {
@@ -153,15 +163,33 @@ int main(int argc, char **argv)
     CHECK(stop_signal(t) == SIGTSTP, "T stopped by %d before", stop_signal(t));
     CHECK(stop_signal(s) == SIGSTOP, "S stopped by %d before", stop_signal(s));
 
+    pid_t in = fork();
+    if (in == 0) {
+        setpgid(0, 0);
+        for (;;)
+            pause();
+    }
+    setpgid(in, in);
+    CHECK(kill(in, SIGTTIN) == 0, "kill I");
+    int st;
+    CHECK(waitpid(in, &st, WUNTRACED) == in && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTIN, "I: status 0x%x", st);
+    CHECK(stop_signal(in) == -1, "I's stop reported twice before");
+
     pid_t group;
     pid_t z = make_zombie_in_gone_group(&group);
-    printf("PIDS %d %d %d\n", t, s, z);
+    struct sigaction sa = { .sa_handler = on_sigchld };
+    sigaction(SIGCHLD, &sa, NULL);
+    printf("PIDS %d %d %d %d\n", t, s, z, in);
     test_ready();
     test_waitsig();
+    int chlds = sigchlds;
 
     CHECK(state_of(t) == 'T' && state_of(s) == 'T', "T is %c, S is %c: not stopped", state_of(t), state_of(s));
     CHECK(stop_signal(t) == SIGTSTP, "T: waitid reports stop signal %d, not SIGTSTP", stop_signal(t));
     CHECK(stop_signal(s) == SIGSTOP, "S: waitid reports stop signal %d, not SIGSTOP", stop_signal(s));
+    CHECK(state_of(in) == 'T', "I is %c: not stopped", state_of(in));
+    CHECK(stop_signal(in) == -1, "I: its collected stop is reported again (signal %d)", stop_signal(in));
+    CHECK(chlds == 0, "%d SIGCHLD(s) while nothing changed", chlds);
     CHECK(getpgid(z) == group, "zombie %d: group %d, not %d (its gone leader's)", z, getpgid(z), group);
     CHECK(state_of(z) == 'Z', "zombie %d is in state %c", z, state_of(z));
 
@@ -173,8 +201,9 @@ int main(int argc, char **argv)
     usleep(100000);
     CHECK(state_of(s) == 'S', "S is in state %c after SIGCONT", state_of(s));
     kill(s, SIGKILL);
+    kill(in, SIGKILL);
     expect_exit(t, 11);
-    int st;
+    CHECK(waitpid(in, &st, 0) == in && WIFSIGNALED(st), "I: status 0x%x", st);
     CHECK(waitpid(s, &st, 0) == s && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "S: status 0x%x", st);
     expect_exit(z, 5);
     unlink(".t_may_exit");

@@ -210,6 +210,8 @@ public final class Checkpointer {
                 refusals.addAll(dump(h, treeDump, timing));
             }
             refusals.addAll(treeDump.finish());
+            StopCollected.mark(held.stream().map(h -> new StopCollected.Held(h.pid, h.record,
+                    h.tasks.getFirst().injector())).toList());
             Map<Integer, Process.Builder> byPid = new LinkedHashMap<>();
             held.forEach(h -> byPid.put(h.pid, h.record));
             refusals.addAll(SharedWithParent.check(byPid));
