@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
     pid_t worker = fork();
     if (worker == 0) {
         signal(SIGTERM, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a root that failed takes its worker along */
+        close(go[1]);
         char b;
         if (read(go[0], &b, 1) != 1)
             _exit(4);

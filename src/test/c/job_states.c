@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,12 +144,14 @@ int main(int argc, char **argv)
     pid_t t = fork();
     if (t == 0) {
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         t_main();
     }
     setpgid(t, t);
     pid_t s = fork();
     if (s == 0) {
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a root that failed takes it along */
         for (;;)
             pause();
     }
@@ -166,6 +169,7 @@ int main(int argc, char **argv)
     pid_t in = fork();
     if (in == 0) {
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);   /* a root that failed takes it along */
         for (;;)
             pause();
     }
