@@ -87,7 +87,7 @@ public final class Checkpointer {
     }
 
     /** One process of the tree while it is held: its threads, and its record being filled. */
-    private record Held(int pid, boolean stopped, List<Tracee> tracees, List<TaskHandle> tasks,
+    private record Held(int pid, List<Tracee> tracees, List<TaskHandle> tasks,
             Process.Builder record) {}
 
     /** The frozen part's outcome: the records, and with --kill the still-held processes. */
@@ -192,10 +192,6 @@ public final class Checkpointer {
             throws Exception {
         ProcStat rootStat = ProcStat.read(pid);
         CpuPin.follow(pid, rootStat.processor());
-        Map<Integer, Boolean> wasStopped = new HashMap<>();
-        for (int p : stores.keySet()) {
-            wasStopped.put(p, stateOf(p) == 'T');   // stopped by a signal: it stays stopped
-        }
         dev.amber.kind.ipc.IpcKind.prepare();   // what would otherwise start while the tree is frozen
         Warmup.run(pid);   // the code paths are the same for every process: warming one is enough
         TreeFreezer.Tree tree = TreeFreezer.freeze(pid);
@@ -204,7 +200,7 @@ public final class Checkpointer {
         List<Held> held = new ArrayList<>();
         try {
             for (TreeFreezer.Stopped s : tree.processes()) {
-                held.add(hold(s, wasStopped.getOrDefault(s.pid(), false)));
+                held.add(hold(s));
             }
             List<Integer> order = new ArrayList<>(held.stream().map(Held::pid).toList());
             tree.zombies().forEach(z -> order.add(z.pid()));
@@ -214,6 +210,8 @@ public final class Checkpointer {
                 refusals.addAll(dump(h, treeDump, timing));
             }
             refusals.addAll(treeDump.finish());
+            StopCollected.mark(held.stream().map(h -> new StopCollected.Held(h.pid, h.record,
+                    h.tasks.getFirst().injector())).toList());
             Map<Integer, Process.Builder> byPid = new LinkedHashMap<>();
             held.forEach(h -> byPid.put(h.pid, h.record));
             refusals.addAll(SharedWithParent.check(byPid));
@@ -267,7 +265,10 @@ public final class Checkpointer {
     }
 
     /** Opens an injector on every thread of a stopped process (they share the leader's scratch area). */
-    private static Held hold(TreeFreezer.Stopped s, boolean stopped) throws IOException {
+    private static Held hold(TreeFreezer.Stopped s) throws IOException {
+        // Stopped by a signal (state T): the seize's trap names the signal, and it stays stopped.
+        int stopSignal = s.threads().getFirst().groupStopSignal();
+        boolean stopped = stopSignal != 0;
         List<TaskHandle> tasks = new ArrayList<>();
         long gadget = Gadget.find(s.pid());
         for (Tracee t : s.threads()) {
@@ -278,9 +279,10 @@ public final class Checkpointer {
             tasks.add(new TaskHandle(t, injector));
         }
         ProcStat stat = ProcStat.read(s.pid());
-        Process.Builder record = Process.newBuilder().setStopped(stopped).setPid(s.pid()).setPpid(stat.ppid())
+        Process.Builder record = Process.newBuilder().setStopped(stopped).setStopSignal(stopSignal)
+                .setPid(s.pid()).setPpid(stat.ppid())
                 .setPgid(stat.pgrp()).setSid(stat.session()).setComm(stat.comm()).setExitSignal(stat.exitSignal());
-        return new Held(s.pid(), stopped, s.threads(), tasks, record);
+        return new Held(s.pid(), s.threads(), tasks, record);
     }
 
     /** Runs every kind's dump on one process; returns what it refused. */
@@ -354,7 +356,10 @@ public final class Checkpointer {
     /**
      * Puts every thread back as it was and lets the process go: injectors closed, the leader's
      * last (it owns the scratch mapping the others share), then every thread detached. A process
-     * that was stopped by a signal gets SIGSTOP first, which stops it again once let go.
+     * that was stopped by a signal needs nothing more: its group-stop is still in effect (the
+     * injected calls ran from ptrace-stops, which leave SIGNAL_STOP_STOPPED and the stop signal
+     * its parent's wait reports alone), and PTRACE_DETACH puts every thread back in it
+     * (kernel/ptrace.c __ptrace_unlink), with no new notification to the parent.
      */
     private static void release(Held h) {
         for (int i = h.tasks.size() - 1; i >= 0; i--) {
@@ -365,9 +370,6 @@ public final class Checkpointer {
                 System.err.println("amber: warning: pid " + h.pid + " thread " + h.tasks.get(i).tid() + ": "
                         + e.getMessage());
             }
-        }
-        if (h.stopped) {
-            Syscall.raw(Arch.SYS_KILL, h.pid, 19, 0);
         }
         for (Tracee t : h.tracees) {
             try {

@@ -201,6 +201,11 @@ public final class ImageDescriber {
             case NETLINK -> "netlink protocol " + d.getNetlink().getProtocol() + ", port id "
                     + Integer.toUnsignedString(d.getNetlink().getPortid()) + (d.getNetlink().getGroupsCount() > 0
                     ? ", groups " + d.getNetlink().getGroupsList() : "");
+            case PACKET -> "packet type " + d.getPacket().getType() + ", protocol 0x"
+                    + Integer.toHexString(d.getPacket().getProtocol()) + (d.getPacket().getIfindex() != 0
+                    ? ", interface " + d.getPacket().getIfindex() : "") + (d.getPacket().getDevice().isEmpty()
+                    ? "" : ", device " + d.getPacket().getDevice()) + (d.getPacket().getFanout() != 0
+                    ? ", fanout group " + (d.getPacket().getFanout() & 0xffff) : "");
             case TERMINAL -> terminal(d.getTerminal());
             case PIPE -> (d.getPipe().getFifoPath().isEmpty() ? "pipe:[" + d.getPipe().getId() + "]"
                     : "FIFO " + d.getPipe().getFifoPath()) + (d.getPipe().getReadWrite() ? ", both ends"

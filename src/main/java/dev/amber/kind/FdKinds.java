@@ -20,6 +20,7 @@ public final class FdKinds {
             new dev.amber.kind.unix.UnixSocketKind(),   // before inet: it passes other families on
             new dev.amber.kind.inet.InetSocketKind(),
             new dev.amber.kind.netlink.NetlinkSocketKind(),   // reached through the unix kind, by family
+            new dev.amber.kind.packet.PacketSocketKind(),   // reached through the unix kind, by family
             new dev.amber.kind.tty.TerminalKind(),
             new dev.amber.kind.inotify.InotifyKind(),
             new dev.amber.kind.fanotify.FanotifyKind(),

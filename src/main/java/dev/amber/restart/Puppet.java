@@ -261,12 +261,13 @@ final class Puppet implements AutoCloseable {
     }
 
     /**
-     * Lets every thread of the restored process run, or, with {@code stopped}, queues SIGSTOP
-     * first so the whole process stops as soon as it is let go.
+     * Lets every thread of the restored process run, or, with a {@code stopSignal}, queues it
+     * first so the whole process stops as soon as it is let go: some thread that does not block
+     * it dequeues it before running any code of its own, and its group-stop tells the parent.
      */
-    void release(java.util.List<Tracee> threads, boolean stopped) throws IOException {
-        if (stopped) {
-            Syscall.raw(Arch.SYS_KILL, tracee.tid(), 19, 0);
+    void release(java.util.List<Tracee> threads, int stopSignal) throws IOException {
+        if (stopSignal != 0) {
+            Syscall.check("kill(" + stopSignal + ")", "pid " + tracee.tid(), Arch.SYS_KILL, tracee.tid(), stopSignal, 0);
         }
         for (Tracee t : threads) {
             t.detach(false);

@@ -30,7 +30,7 @@ import java.util.Map;
  * (CLONE_PARENT: their parent is the right one). Process groups are joined once every puppet
  * exists (setpgid needs the group to exist in the same session); a group whose leader had
  * exited gets a helper too. Helpers end, and are reaped by their parents, before any restore
- * starts; zombies are made to exit with their saved status at the same point.
+ * starts; zombies are made to exit with their saved status right after.
  */
 final class PuppetTree implements AutoCloseable {
     private static final int SIGCHLD = 17, WALL = 0x40000000, PR_SET_DUMPABLE = 4, PR_SET_NAME = 15;
@@ -118,12 +118,14 @@ final class PuppetTree implements AutoCloseable {
         memoryPhase.restore(root, puppets.get(root.getPid()), null);
         makeChildren(root);
         joinGroups();
+        // Helpers end first: a group helper may be the child of a zombie-to-be (the member it was
+        // cloned from), which must still be alive to reap it.
+        endHelpers();
         for (Process p : saved.values()) {
             if (p.hasZombie()) {
                 exitAs(puppets.get(p.getPid()), p.getZombie().getExitStatus(), p);
             }
         }
-        endHelpers();
         for (Process p : saved.values()) {   // the exits above signalled their parents: not a saved signal
             if (!p.hasZombie()) {
                 drainChildSignals(puppets.get(p.getPid()).injector());

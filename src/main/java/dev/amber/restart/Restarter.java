@@ -165,12 +165,7 @@ public final class Restarter {
                         }
                     }
                     tree.finish();
-                    int i = 0;
-                    for (Process process : processes) {
-                        if (!process.hasZombie()) {
-                            puppets.get(process.getPid()).release(threads.get(i++), frozen || process.getStopped());
-                        }
-                    }
+                    release(processes, puppets, threads);
                     puppets.startInit();
                     puppets.released();
                     succeeded = true;
@@ -186,6 +181,40 @@ public final class Restarter {
             }
         } finally {
             Syscall.raw(Arch.SYS_PRCTL, PR_SET_CHILD_SUBREAPER, 0, 0);
+        }
+    }
+
+    /**
+     * Lets every process go. Stopped ones whose parent is in the tree go first: each stops as it
+     * is let go, and its parent, still held, is put back as the stop had left it
+     * ({@link GroupStop#settle}).
+     */
+    private void release(List<Process> processes, PuppetTree puppets, List<List<Tracee>> threads) throws IOException {
+        Map<Integer, List<Tracee>> byPid = new HashMap<>();
+        int i = 0;
+        for (Process process : processes) {
+            if (!process.hasZombie()) {
+                byPid.put(process.getPid(), threads.get(i++));
+            }
+        }
+        Map<Integer, Process> saved = new HashMap<>();
+        processes.forEach(p -> saved.put(p.getPid(), p));
+        List<Process> order = new ArrayList<>();
+        for (Process p : processes.reversed()) {   // children first: a stopped parent is still held for them
+            Process parent = saved.get(p.getPpid());
+            if (p.getStopped() && !p.hasZombie() && parent != null && !parent.hasZombie()) {
+                order.add(p);
+            }
+        }
+        processes.stream().filter(p -> !p.hasZombie() && !order.contains(p)).forEach(order::add);
+        for (Process process : order) {
+            Puppet puppet = puppets.get(process.getPid());
+            int signal = GroupStop.signal(process, puppet.pid(), frozen, warnings);
+            puppet.release(byPid.get(process.getPid()), signal);
+            Process parent = saved.get(process.getPpid());
+            if (process.getStopped() && parent != null && !parent.hasZombie()) {
+                GroupStop.settle(puppets.get(parent.getPid()), parent, process, puppet.pid(), signal);
+            }
         }
     }
 

@@ -3,9 +3,12 @@ package dev.amber.trace;
 import dev.amber.sys.Arch;
 import dev.amber.sys.ErrnoException;
 import dev.amber.sys.ProcessMemory;
+import dev.amber.sys.Syscall;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
@@ -24,6 +27,7 @@ public final class Injector implements AutoCloseable {
     // area in /proc/PID/maps and can be left out of what is saved, and unmapped whole.
     private static final long PROT_RW = 3, MAP_SHARED_ANON = 0x21;
     public static final int SCRATCH_SIZE = 1 << 16;
+    private static final int SIGSTOP = 19;
 
     private final Tracee tracee;
     private final Regs saved;
@@ -146,13 +150,18 @@ public final class Injector implements AutoCloseable {
     @Override
     public void close() throws IOException {
         boolean signalArrived = !tracee.heldSignals().isEmpty();
-        boolean deliverNow = false;
-        for (byte[] info : tracee.heldSignals()) {
+        boolean deliverNow = false, stop = false;
+        List<byte[]> held = new ArrayList<>(tracee.heldSignals());
+        tracee.heldSignals().clear();
+        for (byte[] info : held) {
             int signo = info[0] & 0xff;
             deliverNow |= (savedMask & (1L << (signo - 1))) == 0;
-            requeue(info);
+            if (signo == SIGSTOP) {
+                stop = true;   // cannot be blocked: queued now, it would stop the next injected call
+            } else {
+                requeue(info);
+            }
         }
-        tracee.heldSignals().clear();
         if (scratch != 0 && ownsScratch) {
             check("munmap scratch", Arch.SYS_MUNMAP, scratch, SCRATCH_SIZE);
         }
@@ -162,6 +171,12 @@ public final class Injector implements AutoCloseable {
                 : SyscallRestart.forResume(saved, signalArrived);
         tracee.setRegs(resume);
         tracee.setSigmask(finalRegs != null ? finalMask : savedMask);
+        if (stop) {
+            // Sent from outside once nothing more is injected: it waits, pending, until the task
+            // is let go, and then stops it (nobody reads a SIGSTOP's siginfo).
+            ErrnoException.check(Syscall.raw(Arch.SYS_TKILL, tracee.tid(), SIGSTOP, 0), "tkill(SIGSTOP)",
+                    "pid " + tracee.tid());
+        }
     }
 
     private void requeue(byte[] info) throws IOException {

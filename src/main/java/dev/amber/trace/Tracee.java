@@ -22,6 +22,7 @@ import java.util.List;
  */
 public final class Tracee {
     public static final int SIGINFO_SIZE = 128;
+    private static final int SIGTRAP = 5;
     private static final int XSAVE_MAX = 64 * 1024;
 
     private final int tid;
@@ -33,6 +34,7 @@ public final class Tracee {
     private int lastStatus;
     /** The ptrace options in force (PTRACE_O_TRACESYSGOOD always), so that one can be added. */
     private int options;
+    private int groupStopSignal;
 
     private Tracee(int tid, int options) {
         this.tid = tid;
@@ -47,6 +49,13 @@ public final class Tracee {
         try {
             Ptrace.check("PTRACE_INTERRUPT", Ptrace.INTERRUPT, tid, 0, 0);
             t.waitForStop();
+            // A task seized in a group-stop re-traps at once with PTRACE_EVENT_STOP and the
+            // signal that stopped its group (kernel/signal.c do_jobctl_trap: jobctl's stop
+            // signal); a running one traps on the interrupt with SIGTRAP.
+            int sig = Ptrace.stopSig(t.lastStatus);
+            if (Ptrace.event(t.lastStatus) == Ptrace.EVENT_STOP && sig != SIGTRAP) {
+                t.groupStopSignal = sig;
+            }
         } catch (IOException | RuntimeException e) {
             t.detachQuietly();
             throw e;
@@ -67,6 +76,14 @@ public final class Tracee {
 
     public int tid() {
         return tid;
+    }
+
+    /**
+     * The signal that had stopped the task's thread group when it was seized (SIGSTOP, SIGTSTP,
+     * SIGTTIN or SIGTTOU), or 0 when the task was not in a group-stop.
+     */
+    public int groupStopSignal() {
+        return groupStopSignal;
     }
 
     public List<byte[]> heldSignals() {

@@ -21,8 +21,9 @@ import java.util.Optional;
 
 /**
  * Inet sockets that carry no connection state: TCP listeners, TCP sockets never connected
- * (maybe bound), UDP sockets (bound, connected, or neither), and raw IP sockets of any protocol,
- * IPv4 and IPv6. Every other socket (established TCP, netlink…) is refused in the words the
+ * (maybe bound), UDP and UDP-Lite sockets (bound, connected, or neither; shut down or not),
+ * ping sockets (SOCK_DGRAM with ICMP or ICMPv6, bound to their echo id) and raw IP sockets of
+ * any protocol, IPv4 and IPv6. Every other socket (established TCP, netlink…) is refused in the words the
  * descriptor table used before this kind existed. A raw socket's receive queue holds copies of
  * packets the host also delivered where they were going; it is not saved, as a raw socket
  * that falls behind loses packets too.
@@ -31,7 +32,8 @@ import java.util.Optional;
  * and SO_PROTOCOL say what the socket is; TCP_INFO gives a TCP socket's state, and for a
  * listener its backlog ({@code tcpi_sacked} = sk_max_ack_backlog, which /proc/net/tcp does not
  * show) and the connections waiting in its accept queue ({@code tcpi_unacked} = sk_ack_backlog);
- * getsockname and getpeername the addresses; {@link SocketOptions} the options.
+ * getsockname and getpeername the addresses; {@link SocketOptions} the options; sock_diag
+ * ({@link InetDiag}) a datagram socket's shutdown state.
  *
  * <p>Restored with socket, the options (SO_REUSEADDR and IPV6_V6ONLY must precede bind), bind
  * to the saved address and port, then listen or connect. What cannot come back is refused at
@@ -41,7 +43,8 @@ public final class InetSocketKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
     
     private static final int SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, TCP_INFO = 11;
-    private static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, IPPROTO_UDP = 17;
+    private static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_RAW = 3, IPPROTO_UDP = 17, IPPROTO_UDPLITE = 136,
+            IPPROTO_ICMP = 1, IPPROTO_ICMPV6 = 58;
     private static final int IP_FREEBIND = 15, IPV6_FREEBIND = 78, IPPROTO_IP = 0, IPPROTO_IPV6 = 41,
             EADDRNOTAVAIL = 99;
     private static final int TCP_CLOSE = 7, TCP_LISTEN = 10;
@@ -68,9 +71,10 @@ public final class InetSocketKind implements FdKind {
         int family = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_DOMAIN, "getsockopt(SO_DOMAIN) " + what);
         int type = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_TYPE, "getsockopt(SO_TYPE) " + what);
         int protocol = SocketOptions.getInt(inj, fd, SOL_SOCKET, SO_PROTOCOL, "getsockopt(SO_PROTOCOL) " + what);
-        boolean tcp = type == SOCK_STREAM && protocol == IPPROTO_TCP, udp = type == SOCK_DGRAM && protocol == IPPROTO_UDP;
-        boolean raw = type == SOCK_RAW;
-        if ((family != AF_INET && family != AF_INET6) || !(tcp || udp || raw)) {
+        boolean tcp = type == SOCK_STREAM && protocol == IPPROTO_TCP;
+        boolean udp = type == SOCK_DGRAM && (protocol == IPPROTO_UDP || protocol == IPPROTO_UDPLITE);
+        boolean raw = type == SOCK_RAW, ping = ping(family, type, protocol);
+        if ((family != AF_INET && family != AF_INET6) || !(tcp || udp || raw || ping)) {
             refuseOther(ctx, fd, inode);
             return;
         }
@@ -93,12 +97,15 @@ public final class InetSocketKind implements FdKind {
                 }
                 s.setListening(true).setBacklog(backlog);
             }
-        } else if (udp) {
+        } else if (udp || ping) {
             Optional<SocketTable.Row> row = SocketTable.find(ctx.pid(), inode);
             if (row.isPresent() && row.get().rxQueue() != 0) {
                 ctx.refuse("fd " + fd, "socket (" + row.get().describe() + ")", "datagrams queued ("
-                        + row.get().rxQueue() + " bytes of receive buffer): not supported yet");
+                        + row.get().rxQueue() + " bytes of receive buffer): not supported yet (read them first)");
                 return;
+            }
+            if (udp) {   // ping sockets have no sock_diag handler: their shutdown state is not read
+                s.setShutdown(InetDiag.find(ctx.pid(), family, protocol, inode).map(InetDiag.Entry::shutdown).orElse(0));
             }
         }
         s.setLocal(ByteString.copyFrom(address(inj, Arch.SYS_GETSOCKNAME, fd, "getsockname " + what)));
@@ -157,12 +164,30 @@ public final class InetSocketKind implements FdKind {
                     Arch.SYS_CONNECT, fd,
                     inj.put(0, peer), peer.length);
         }
+        if (s.getShutdown() != 0) {
+            // sk_shutdown bits RCV 1, SEND 2 are SHUT_RD 0, SHUT_WR 1, SHUT_RDWR 2 plus one. An
+            // unconnected datagram socket answers ENOTCONN but is shut down all the same
+            // (net/ipv4/af_inet.c inet_shutdown).
+            long r = inj.call(Arch.SYS_SHUTDOWN, fd, s.getShutdown() - 1);
+            if (r != -ENOTCONN) {
+                dev.amber.sys.ErrnoException.check(r, "shutdown(" + (s.getShutdown() - 1) + ") " + what,
+                        "in pid " + ctx.pid());
+            }
+        }
         return fd;
+    }
+
+    /** A ping socket (net/ipv4/ping.c): SOCK_DGRAM with ICMP for IPv4, ICMPv6 for IPv6. */
+    private static boolean ping(int family, int type, int protocol) {
+        return type == SOCK_DGRAM && (family == AF_INET && protocol == IPPROTO_ICMP
+                || family == AF_INET6 && protocol == IPPROTO_ICMPV6);
     }
 
     /** {@code tcp}, {@code udp} or {@code raw}, the word of the socket tables and of messages. */
     static String protocolName(InetSocket s) {
-        return s.getType() == SOCK_RAW ? "raw" : s.getProtocol() == IPPROTO_TCP ? "tcp" : "udp";
+        return s.getType() == SOCK_RAW ? "raw" : s.getProtocol() == IPPROTO_TCP ? "tcp"
+                : s.getProtocol() == IPPROTO_UDPLITE ? "udplite" : ping(s.getFamily(), s.getType(), s.getProtocol())
+                ? "ping" : "udp";
     }
 
     /**

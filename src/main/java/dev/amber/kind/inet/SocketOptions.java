@@ -14,7 +14,7 @@ import java.util.List;
  * The socket options a socket keeps, read with getsockopt and written with setsockopt, both
  * injected in the process that owns the socket. Values are kept as getsockopt wrote them. The
  * SOL_SOCKET ones apply to every family (unix and netlink sockets take them from here too); the
- * IP, IPv6, TCP, raw and netlink ones to the family and protocol they belong to.
+ * IP, IPv6, TCP, raw, netlink and packet ones to the family and protocol they belong to.
  *
  * <p>A restore sets an option only when a fresh socket's value differs: setting a default
  * explicitly is not neutral (SO_RCVBUF turns TCP's receive-buffer autotuning off for the socket
@@ -32,10 +32,10 @@ import java.util.List;
 public final class SocketOptions {
     static final int SOL_SOCKET = 1, IPPROTO_IP = 0, IPPROTO_TCP = 6, IPPROTO_IPV6 = 41, SOL_RAW = 255,
             IPPROTO_ICMPV6 = 58;
-    static final int AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, SOL_NETLINK = 270;
+    static final int AF_INET = 2, AF_INET6 = 10, AF_NETLINK = 16, SOL_NETLINK = 270, AF_PACKET = 17, SOL_PACKET = 263;
     private static final int SO_SNDBUF = 7, SO_RCVBUF = 8, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
     private static final int ENOPROTOOPT = 92, EOPNOTSUPP = 95;
-    private static final int SOCK_RAW = 3, IPPROTO_ICMP = 1;
+    private static final int SOCK_RAW = 3, IPPROTO_ICMP = 1, IPPROTO_UDPLITE = 136;
 
     /** Scratch offsets: the value, then its socklen_t. */
     public static final int VALUE_AT = 0, LENGTH_AT = 1024;
@@ -59,6 +59,10 @@ public final class SocketOptions {
 
         static Option netlink(String name, int option) {
             return new Option(name, SOL_NETLINK, option, 4, AF_NETLINK, ANY, ANY);
+        }
+
+        static Option packet(String name, int option) {
+            return new Option(name, SOL_PACKET, option, 4, AF_PACKET, ANY, ANY);
         }
 
         static Option tcp(String name, int option, int size) {
@@ -93,6 +97,9 @@ public final class SocketOptions {
             Option.ip("IP_MULTICAST_LOOP", 34),
             Option.ip("IP_MULTICAST_ALL", 49),
             new Option("ICMP_FILTER", SOL_RAW, 1, 4, AF_INET, IPPROTO_ICMP, SOCK_RAW),
+            // UDP-Lite checksum coverage (net/ipv4/udp.c, SOL_UDPLITE): 0 = the whole datagram.
+            new Option("UDPLITE_SEND_CSCOV", IPPROTO_UDPLITE, 10, 4, ANY, IPPROTO_UDPLITE, ANY),
+            new Option("UDPLITE_RECV_CSCOV", IPPROTO_UDPLITE, 11, 4, ANY, IPPROTO_UDPLITE, ANY),
             Option.ip6("IPV6_TCLASS", 67),
             // Before bind: whether [::]:port also takes 0.0.0.0:port.
             Option.ip6("IPV6_V6ONLY", 26),
@@ -162,7 +169,20 @@ public final class SocketOptions {
             Option.netlink("NETLINK_LISTEN_ALL_NSID", 8),
             Option.netlink("NETLINK_CAP_ACK", 10),
             Option.netlink("NETLINK_EXT_ACK", 11),
-            Option.netlink("NETLINK_GET_STRICT_CHK", 12));
+            Option.netlink("NETLINK_GET_STRICT_CHK", 12),
+            // AF_PACKET (net/packet/af_packet.c). The version, the reserve and the virtio header
+            // must be set before a ring (EBUSY after): the rings are set after every option.
+            Option.packet("PACKET_VERSION", 10),
+            Option.packet("PACKET_RESERVE", 12),
+            Option.packet("PACKET_AUXDATA", 8),
+            Option.packet("PACKET_ORIGDEV", 9),
+            Option.packet("PACKET_VNET_HDR", 15),
+            Option.packet("PACKET_VNET_HDR_SZ", 24),   // 6.2+; after PACKET_VNET_HDR, which sets it to 10
+            Option.packet("PACKET_LOSS", 14),
+            Option.packet("PACKET_TIMESTAMP", 17),
+            Option.packet("PACKET_TX_HAS_OFF", 19),
+            Option.packet("PACKET_QDISC_BYPASS", 20),
+            Option.packet("PACKET_IGNORE_OUTGOING", 23));
 
     private SocketOptions() {}
 

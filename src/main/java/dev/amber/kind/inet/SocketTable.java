@@ -21,7 +21,8 @@ import java.util.Optional;
  * kind leaves alone are refused in the same words as before it existed.
  */
 public final class SocketTable {
-    private static final List<String> INET = List.of("tcp", "tcp6", "udp", "udp6", "raw", "raw6");
+    private static final List<String> INET = List.of("tcp", "tcp6", "udp", "udp6", "udplite", "udplite6", "raw", "raw6",
+            "icmp", "icmp6");
 
     /** One row: the table it is in ({@code udp6}), its fields split on blanks. */
     record Row(String table, String[] fields) {

@@ -103,10 +103,16 @@ final class VmaClassifier {
             ctx.refuse(where, "special mapping " + path, "not supported");
             return Optional.empty();
         }
-        if (!path.startsWith("/")) {   // socket:[N], anon_inode:[...]: memory of a kernel object, no file
-            ctx.refuse(where, "mapping of " + path, (path.startsWith("socket:")
-                    ? "a socket's ring buffer (PACKET_RX_RING, PACKET_TX_RING or PACKET_MMAP)" : "memory of that kernel object")
-                    + ", which is no file to map again: not supported yet");
+        if (path.startsWith("socket:[")) {
+            // Only an AF_PACKET socket can be mapped (packet_mmap): its ring's frames, shared
+            // with the kernel, whose owner bits say which frames the program still has to read.
+            ctx.refuse(where, "packet ring mapping of " + path, "not supported yet (unmap the ring, or"
+                    + " checkpoint the capture before it maps one)");
+            return Optional.empty();
+        }
+        if (!path.startsWith("/")) {   // anon_inode:[...]: memory of a kernel object, no file
+            ctx.refuse(where, "mapping of " + path, "memory of that kernel object, which is no file to map again:"
+                    + " not supported yet");
             return Optional.empty();
         }
         Path mapped = Path.of(String.format("/proc/%d/map_files/%x-%x", ctx.pid(), m.start(), m.end()));

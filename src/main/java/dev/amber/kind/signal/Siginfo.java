@@ -22,6 +22,20 @@ final class Siginfo {
 
     private Siginfo() {}
 
+    private static final int SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22;
+
+    /**
+     * Whether a saved pending signal is left out of what the injected calls queue. SIGSTOP
+     * cannot be blocked: queued in a puppet it would stop the next injected call, so the release
+     * sends it ({@link SignalKind#stopAtRelease}). In a process stopped by a signal every pending
+     * stop signal is left out: the SIGCONT that ends the stop discards them all
+     * (kernel/signal.c prepare_signal, SIG_KERNEL_STOP_MASK), so none can ever be delivered.
+     */
+    static boolean leftForRelease(byte[] info, boolean stopped) {
+        int signo = signo(info);
+        return signo == SIGSTOP || stopped && (signo == SIGTSTP || signo == SIGTTIN || signo == SIGTTOU);
+    }
+
     static int signo(byte[] info) {
         return (info[0] & 0xff) | (info[1] & 0xff) << 8 | (info[2] & 0xff) << 16 | (info[3] & 0xff) << 24;
     }

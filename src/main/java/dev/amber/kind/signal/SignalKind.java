@@ -1,6 +1,7 @@
 package dev.amber.kind.signal;
 
 import com.google.protobuf.ByteString;
+import dev.amber.image.proto.Process;
 import dev.amber.image.proto.SigAction;
 import dev.amber.image.proto.Signals;
 import dev.amber.kind.DumpContext;
@@ -50,14 +51,34 @@ public final class SignalKind implements ProcessKind {
                 SigActions.write(ctx.injector(), action);
             }
         }
+        boolean stopped = ctx.process().getStopped();
         for (int i = 0; i < ctx.tasks().size(); i++) {
-            ThreadSignals.restore(ctx.tasks().get(i).injector(), ctx.process().getThreads(i));
+            ThreadSignals.restore(ctx.tasks().get(i).injector(), ctx.process().getThreads(i), stopped);
         }
         if (signals.getSharedPendingCount() > 0) {
             long tgid = ctx.injector().check("getpid", Arch.SYS_GETPID);
             for (ByteString info : signals.getSharedPendingList()) {
-                Siginfo.queueShared(ctx.injector(), info.toByteArray(), tgid);
+                if (!Siginfo.leftForRelease(info.toByteArray(), stopped)) {
+                    Siginfo.queueShared(ctx.injector(), info.toByteArray(), tgid);
+                }
             }
         }
+    }
+
+    /**
+     * The stop signal the restart sends a restored process just before letting it go, or 0:
+     * the one that had stopped it (SIGSTOP in images that do not say), or SIGSTOP when one was
+     * pending in a process not yet stopped by it (the injected calls could not queue it), or,
+     * with {@code frozen}, SIGSTOP for any process.
+     */
+    public static int stopAtRelease(Process p, boolean frozen) {
+        if (p.getStopped()) {
+            return p.getStopSignal() != 0 ? p.getStopSignal() : SigActions.SIGSTOP;
+        }
+        boolean pendingStop = p.getSignals().getSharedPendingList().stream()
+                .anyMatch(i -> Siginfo.signo(i.toByteArray()) == SigActions.SIGSTOP)
+                || p.getThreadsList().stream().flatMap(t -> t.getPendingList().stream())
+                .anyMatch(i -> Siginfo.signo(i.toByteArray()) == SigActions.SIGSTOP);
+        return frozen || pendingStop ? SigActions.SIGSTOP : 0;
     }
 }

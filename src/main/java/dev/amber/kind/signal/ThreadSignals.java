@@ -48,17 +48,20 @@ public final class ThreadSignals {
     }
 
     /**
-     * Queues the thread's pending signals again and sets its alternate stack. The blocked mask is
+     * Queues the thread's pending signals again (but those {@link Siginfo#leftForRelease}, with
+     * {@code stopped} when the process was stopped by a signal) and sets its alternate stack. The blocked mask is
      * left to the restart pipeline, which sets it last; until then the injector holds every
      * signal off, so nothing queued here is delivered early.
      */
-    public static void restore(Injector injector, Thread thread) throws IOException {
+    public static void restore(Injector injector, Thread thread, boolean stopped) throws IOException {
         if (thread.getPendingCount() > 0) {
             // Ids as the task itself sees them: it may live in a pid namespace of its own.
             long tgid = injector.check("getpid", Arch.SYS_GETPID);
             long tid = injector.check("gettid", Arch.SYS_GETTID);
             for (var info : thread.getPendingList()) {
-                Siginfo.queue(injector, info.toByteArray(), tgid, tid);
+                if (!Siginfo.leftForRelease(info.toByteArray(), stopped)) {
+                    Siginfo.queue(injector, info.toByteArray(), tgid, tid);
+                }
             }
         }
         if (thread.hasAltstack()) {

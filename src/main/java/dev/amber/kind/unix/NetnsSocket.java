@@ -17,12 +17,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * makes the socket and ends, and the socket serves every thread of Amber. Nothing is injected
  * into the process, whose descriptor table may have no free slot.
  */
-final class NetnsSocket {
+public final class NetnsSocket {
     private static final int CLONE_NEWNET = 0x40000000, O_RDONLY = 0, O_CLOEXEC = 02000000, AT_FDCWD = -100;
 
     private NetnsSocket() {}
 
-    static int open(int pid, int domain, int type, int protocol) throws IOException {
+    public static int open(int pid, int domain, int type, int protocol) throws IOException {
         String what = "socket(" + domain + ", " + type + ", " + protocol + ") in the network namespace of pid " + pid;
         Path theirs = Path.of("/proc/" + pid + "/ns/net");
         if (Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")))) {

@@ -14,6 +14,7 @@ import dev.amber.kind.FdRef;
 import dev.amber.kind.RestoreContext;
 import dev.amber.kind.inet.InetSocketKind;
 import dev.amber.kind.netlink.NetlinkSocketKind;
+import dev.amber.kind.packet.PacketSocketKind;
 import dev.amber.proc.FdInfo;
 import dev.amber.trace.Injector;
 import java.io.IOException;
@@ -33,15 +34,16 @@ import java.util.List;
  * ({@link UnixQueue}). A socket whose peer is held outside the tree is refused, naming that
  * process, unless its name was declared with {@code --external-unix} (then it is connected to
  * that name again at restart). Sockets of other families are passed to {@link NetlinkSocketKind}
- * (AF_NETLINK) or {@link InetSocketKind} (the rest).
+ * (AF_NETLINK), {@link PacketSocketKind} (AF_PACKET) or {@link InetSocketKind} (the rest).
  *
  * <p>Restart: each socket is made once ({@link UnixRestore}), inside the first puppet that
  * needs it, and then kept by Amber so that every puppet with an end takes its copy.
  */
 public final class UnixSocketKind implements FdKind {
-    private static final int SO_DOMAIN = 39, AF_UNIX = 1, AF_NETLINK = 16;
+    private static final int SO_DOMAIN = 39, AF_UNIX = 1, AF_NETLINK = 16, AF_PACKET = 17;
     static final int SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5;
-    private static final FdKind INET = new InetSocketKind(), NETLINK = new NetlinkSocketKind();
+    private static final FdKind INET = new InetSocketKind(), NETLINK = new NetlinkSocketKind(),
+            PACKET = new PacketSocketKind();
 
     @Override
     public Descriptor.KindCase kindCase() {
@@ -95,7 +97,7 @@ public final class UnixSocketKind implements FdKind {
         Injector inj = ctx.injector();
         int family = UnixQueue.getInt(inj, fd, SO_DOMAIN, "getsockopt(SO_DOMAIN) fd " + fd + " " + target);
         if (family != AF_UNIX) {
-            (family == AF_NETLINK ? NETLINK : INET).dump(ctx, fd, target, info, d);
+            (family == AF_NETLINK ? NETLINK : family == AF_PACKET ? PACKET : INET).dump(ctx, fd, target, info, d);
             return;
         }
         long inode = SocketHolders.socketInode(target);
