@@ -157,13 +157,16 @@ public final class Checkpointer {
             if (kill) {
                 destination.verify();   // every checksum, before anything is killed
                 timing.mark("verify");
+                frozen.tree.killing();
                 killAll(frozen.held, frozen.processes);
+                frozen.tree.killed();
                 thawedAt = System.nanoTime();
             }
             return new CheckpointResult(pid, frozen.processes.size(), thawedAt - frozen.frozenAt,
                     System.nanoTime() - t0, pageBytes, imageBytes, frozen.tree.warnings());
         } catch (Exception | Error e) {
             releaseAll(frozen.held);
+            frozen.tree.released();
             throw e;
         }
     }
@@ -202,13 +205,14 @@ public final class Checkpointer {
         long frozenAt = System.nanoTime();
         timing.mark("seize");
         List<Held> held = new ArrayList<>();
+        TreeDump treeDump = null;
         try {
             for (TreeFreezer.Stopped s : tree.processes()) {
                 held.add(hold(s, wasStopped.getOrDefault(s.pid(), false)));
             }
             List<Integer> order = new ArrayList<>(held.stream().map(Held::pid).toList());
             tree.zombies().forEach(z -> order.add(z.pid()));
-            TreeDump treeDump = new TreeDump(order, options);
+            treeDump = new TreeDump(order, options);
             List<Refusal> refusals = new ArrayList<>();
             for (Held h : held) {
                 refusals.addAll(dump(h, treeDump, timing));
@@ -245,6 +249,7 @@ public final class Checkpointer {
                 return new Frozen(records, frozenAt, 0, held, treeDump);
             }
             releaseAll(held);
+            treeDump.released();
             return new Frozen(records, frozenAt, System.nanoTime(), new ArrayList<>(), treeDump);
         } catch (Exception | Error e) {
             // Processes not yet wrapped in a Held (a failure while taking hold) are let go as they are.
@@ -254,6 +259,9 @@ public final class Checkpointer {
                 }
             }
             releaseAll(held);
+            if (treeDump != null) {
+                treeDump.released();
+            }
             throw e;
         }
     }

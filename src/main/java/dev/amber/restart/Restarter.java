@@ -173,6 +173,7 @@ public final class Restarter {
                     }
                     puppets.startInit();
                     puppets.released();
+                    tree.released();
                     succeeded = true;
                     hostPid = puppets.get(processes.getFirst().getPid()).pid();
                     waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;

@@ -76,12 +76,13 @@ public final class InetSocketKind implements FdKind {
         }
         InetSocket.Builder s = InetSocket.newBuilder().setFamily(family).setType(type).setProtocol(protocol)
                 .setFlags(info.flags());
+        int state = -1;
         if (tcp) {
             ByteBuffer tcpInfo = ByteBuffer.wrap(SocketOptions.get(inj, fd, IPPROTO_TCP, TCP_INFO, 232,
                     "getsockopt(TCP_INFO) " + what)).order(ByteOrder.LITTLE_ENDIAN);
-            int state = tcpInfo.get(0);
-            if (state != TCP_LISTEN && state != TCP_CLOSE) {
-                refuseOther(ctx, fd, inode);
+            state = tcpInfo.get(0);
+            if (state != TCP_LISTEN && state != TCP_CLOSE && state != TcpConnections.ESTABLISHED) {
+                refuseState(ctx, fd, inode, state);
                 return;
             }
             if (state == TCP_LISTEN) {
@@ -101,13 +102,38 @@ public final class InetSocketKind implements FdKind {
                 return;
             }
         }
-        s.setLocal(ByteString.copyFrom(address(inj, Arch.SYS_GETSOCKNAME, fd, "getsockname " + what)));
+        byte[] local = address(inj, Arch.SYS_GETSOCKNAME, fd, "getsockname " + what);
+        s.setLocal(ByteString.copyFrom(local));
         long peer = peerAddress(inj, fd, what);
         if (peer > 0) {
             s.setPeer(ByteString.copyFrom(inj.get(0, (int) peer)));
         }
-        s.addAllOptions(SocketOptions.read(inj, fd, family, protocol, type, what));
+        boolean connection = state == TcpConnections.ESTABLISHED;
+        for (var o : SocketOptions.read(inj, fd, family, protocol, type, what)) {
+            // A connection's MSS is the one negotiated, which TCP_REPAIR_OPTIONS sets again;
+            // setting TCP_MAXSEG would make it a user's limit.
+            if (!(connection && o.getLevel() == IPPROTO_TCP && o.getName() == TcpRepair.TCP_MAXSEG)) {
+                s.addOptions(o);
+            }
+        }
+        if (connection) {
+            String name = "fd " + fd + " socket (" + SocketTable.describe(ctx.pid(), inode) + ")";
+            s.setConnection(TcpConnections.of(ctx).dump(ctx, fd, state, local, s.getPeer().toByteArray(), name));
+        }
         d.setInet(s);
+    }
+
+    /**
+     * A TCP socket in a state repair mode cannot bring back: a connect in progress (SYN_SENT,
+     * SYN_RECV) or a connection half closed (a FIN sent or received).
+     */
+    private static void refuseState(DumpContext ctx, int fd, long inode, int state) {
+        String name = TcpConnections.stateName(state);
+        String why = state == 2 || state == 3
+                ? "TCP connection in state " + name + " (handshake in progress): not supported (checkpoint"
+                        + " once connect(2) has finished)"
+                : "TCP connection in state " + name + " (half closed): not supported yet";
+        ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", why);
     }
 
     /** The refusal sockets had before this kind: the table's description, "not supported yet". */
@@ -144,6 +170,14 @@ public final class InetSocketKind implements FdKind {
         long fd = inj.check("socket " + what, Arch.SYS_SOCKET, s.getFamily(), s.getType() | (s.getFlags() & O_NONBLOCK),
                 s.getProtocol());
         SocketOptions.write(inj, fd, s.getOptionsList(), what);
+        if (s.hasConnection()) {
+            TcpRestore.connect(ctx, fd, s, what);
+            String lock = s.getConnection().getLock();
+            if (!lock.isEmpty()) {
+                ctx.tree().afterRelease("netlock " + lock, () -> NetLock.remove(lock));
+            }
+            return fd;
+        }
         byte[] local = s.getLocal().toByteArray();
         if (s.getType() == SOCK_RAW ? !Sockaddr.anyAddress(local) : Sockaddr.port(local) != 0) {
             bind(ctx, fd, s, local, what);
