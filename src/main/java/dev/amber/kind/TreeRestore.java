@@ -193,10 +193,10 @@ public final class TreeRestore implements AutoCloseable {
     /**
      * Something to do once every process is let go, once per {@code key} however many ask (the
      * network lock of the checkpoint, which every connection of the image names). A failure
-     * then is a warning: the tree runs.
+     * then is a warning: the tree runs. Returns whether {@code key} is new.
      */
-    public void afterRelease(String key, Action action) {
-        afterRelease.putIfAbsent(key, action);
+    public boolean afterRelease(String key, Action action) {
+        return afterRelease.putIfAbsent(key, action) == null;
     }
 
     /** Runs the {@link #afterRelease} actions. */

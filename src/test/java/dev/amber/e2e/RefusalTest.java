@@ -48,9 +48,10 @@ class RefusalTest {
         }
     }
 
+    /** A half-closed TCP connection (FIN_WAIT2): repair mode cannot bring a FIN back. */
     @Test
     void refuse_socket_tcp() throws Exception {
-        refused("tcp", "socket");
+        refused("tcp", "TCP connection in state FIN_WAIT2 (half closed)");
     }
 
     @Test

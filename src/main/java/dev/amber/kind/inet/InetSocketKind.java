@@ -110,9 +110,7 @@ public final class InetSocketKind implements FdKind {
         }
         boolean connection = state == TcpConnections.ESTABLISHED;
         for (var o : SocketOptions.read(inj, fd, family, protocol, type, what)) {
-            // A connection's MSS is the one negotiated, which TCP_REPAIR_OPTIONS sets again;
-            // setting TCP_MAXSEG would make it a user's limit.
-            if (!(connection && o.getLevel() == IPPROTO_TCP && o.getName() == TcpRepair.TCP_MAXSEG)) {
+            if (!(o.getLevel() == IPPROTO_TCP && o.getName() == TcpRepair.TCP_MAXSEG && negotiatedMss(o, connection))) {
                 s.addOptions(o);
             }
         }
@@ -121,6 +119,16 @@ public final class InetSocketKind implements FdKind {
             s.setConnection(TcpConnections.of(ctx).dump(ctx, fd, state, local, s.getPeer().toByteArray(), name));
         }
         d.setInet(s);
+    }
+
+    /**
+     * Whether TCP_MAXSEG reads the MSS a connection negotiated (mss_cache), not a user's limit:
+     * always for a connection (TCP_REPAIR_OPTIONS sets it again), and for a socket closed after
+     * a connection when above the largest a user may set (MAX_TCP_WINDOW, 32767: setsockopt
+     * refuses more, and over loopback the MSS is 65483).
+     */
+    private static boolean negotiatedMss(dev.amber.image.proto.SocketOption o, boolean connection) {
+        return connection || ByteBuffer.wrap(o.getValue().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).getInt() > 32767;
     }
 
     /**
@@ -174,7 +182,12 @@ public final class InetSocketKind implements FdKind {
             TcpRestore.connect(ctx, fd, s, what);
             String lock = s.getConnection().getLock();
             if (!lock.isEmpty()) {
-                ctx.tree().afterRelease("netlock " + lock, () -> NetLock.remove(lock));
+                if (ctx.tree().afterRelease("netlock " + lock, () -> NetLock.remove(lock))) {
+                    ctx.tree().onFailure(() -> System.err.println("amber: the network lock (nft chain inet "
+                            + NetLock.TABLE + " ckpt-" + lock + ") still holds the image's connections, for a"
+                            + " restart that succeeds; to let them go: nft delete chain inet " + NetLock.TABLE
+                            + " ckpt-" + lock));
+                }
             }
             return fd;
         }

@@ -33,7 +33,8 @@ import java.util.List;
  * </ol>
  */
 final class TcpRestore {
-    private static final int IPPROTO_TCP = 6, SOL_SOCKET = 1, SO_REUSEADDR = 2;
+    private static final int IPPROTO_TCP = 6, SOL_SOCKET = 1, SO_REUSEADDR = 2, SO_SNDBUFFORCE = 32,
+            SO_RCVBUFFORCE = 33;
     private static final int TCPOPT_MSS = 2, TCPOPT_WINDOW = 3, TCPOPT_SACK_PERM = 4, TCPOPT_TIMESTAMP = 8;
     private static final int TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_WSCALE = 4;
     private static final int MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
@@ -58,9 +59,10 @@ final class TcpRestore {
         inj.check("setsockopt(TCP_REPAIR_OPTIONS) " + what, Arch.SYS_SETSOCKOPT, fd, IPPROTO_TCP,
                 TcpRepair.TCP_REPAIR_OPTIONS, inj.put(0, options), options.length);
         setInt(inj, fd, TcpRepair.TCP_TIMESTAMP, c.getTimestamp(), "TCP_TIMESTAMP", what);
+        byte[] sendQueue = c.getSendQueue().toByteArray();
+        roomFor(inj, fd, c.getRecvQueue().size(), sendQueue.length, what);
         setInt(inj, fd, TcpRepair.TCP_REPAIR_QUEUE, TcpRepair.TCP_RECV_QUEUE, "TCP_REPAIR_QUEUE, recv", what);
         send(inj, fd, c.getRecvQueue().toByteArray(), "receive queue", what);
-        byte[] sendQueue = c.getSendQueue().toByteArray();
         int sent = sendQueue.length - c.getUnsent();
         setInt(inj, fd, TcpRepair.TCP_REPAIR_QUEUE, TcpRepair.TCP_SEND_QUEUE, "TCP_REPAIR_QUEUE, send", what);
         send(inj, fd, Arrays.copyOfRange(sendQueue, 0, sent), "send queue", what);
@@ -73,6 +75,30 @@ final class TcpRestore {
         setInt(inj, fd, TcpRepair.TCP_REPAIR, TcpRepair.REPAIR_OFF_NO_WP, "TCP_REPAIR, -1", what);
         send(inj, fd, Arrays.copyOfRange(sendQueue, sent, sendQueue.length), "unsent data", what);
         reuseAddressAgain(inj, fd, s.getOptionsList(), what);
+        SocketOptions.write(inj, fd, s.getOptionsList().stream().filter(TcpRestore::buffer).toList(), what);
+    }
+
+    /**
+     * Makes the buffers big enough for the saved queues while they are written back: the kernel
+     * counts each buffer's overhead (skb truesize) with its bytes, and the refilled buffers are
+     * not laid out as the original ones grew, so the same bytes can take more room than the
+     * socket's buffer size. The saved sizes (and SO_BUF_LOCK, autotuning on or off) are put back
+     * once the queues are in ({@link SocketOptions#write} with the saved buffer options).
+     */
+    private static void roomFor(Injector inj, long fd, int recv, int send, String what) throws IOException {
+        int[][] force = {{SO_RCVBUFFORCE, recv}, {SO_SNDBUFFORCE, send}};
+        for (int[] f : force) {
+            if (f[1] > 0) {
+                byte[] v = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(2 * f[1] + (1 << 20)).array();
+                inj.check("setsockopt(SO_" + (f[0] == SO_RCVBUFFORCE ? "RCV" : "SND") + "BUFFORCE) " + what,
+                        Arch.SYS_SETSOCKOPT, fd, SOL_SOCKET, f[0], inj.put(SocketOptions.VALUE_AT, v), 4);
+            }
+        }
+    }
+
+    /** SO_RCVBUF, SO_SNDBUF, SO_BUF_LOCK. */
+    private static boolean buffer(SocketOption o) {
+        return o.getLevel() == SOL_SOCKET && (o.getName() == 7 || o.getName() == 8 || o.getName() == 72);
     }
 
     /** struct tcp_repair_opt { u32 opt_code; u32 opt_val; } for each option the handshake agreed on. */
