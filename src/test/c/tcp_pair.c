@@ -4,8 +4,10 @@
  * with data in flight both ways: each end writes without the other reading until its writes
  * no longer fit, so that both receive queues are full and both send queues hold data sent and
  * data never sent. Options set on each end (TCP_NODELAY, keepalive times, SO_SNDBUF,
- * SO_REUSEADDR, TCP_USER_TIMEOUT) must read back the same. argv[2] "half": the child also keeps a
- * second connection it has shut down for writing (FIN_WAIT2), which a checkpoint must refuse.
+ * SO_REUSEADDR, TCP_USER_TIMEOUT) must read back the same. argv[2] "half": a second connection,
+ * which the child has written "half" to and shut down for writing (FIN_WAIT2), the parent has
+ * not read (CLOSE_WAIT): after SIGTERM the parent reads "half" and the end of file, sends "bye"
+ * and closes; the client reads "bye" and the end of file.
  *
  * After SIGTERM (the parent passes it on to the child) each end reads everything the other
  * wrote, checks every byte, then they exchange a ping and a pong; the parent checks the child's
@@ -94,7 +96,26 @@ static void exchange(int fd, const char *say, const char *expect, const char *wh
     CHECK(read(fd, buf, 4) == 4 && memcmp(buf, expect, 4) == 0, "%s: expected %s, read '%.4s'", who, expect, buf);
 }
 
-static int family;
+static int family, half_fd = -1;
+
+static int tcp_state(int fd)
+{
+    struct tcp_info ti;
+    socklen_t l = sizeof(ti);
+    CHECK(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0, "TCP_INFO: %s", strerror(errno));
+    return ti.tcpi_state;
+}
+
+static void read_exactly(int fd, const char *expect, const char *who)
+{
+    char buf[16] = "";
+    size_t n = strlen(expect);
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    CHECK(poll(&p, 1, 20000) == 1, "%s: nothing to read within 20 s", who);
+    CHECK(read(fd, buf, n) == (ssize_t)n && memcmp(buf, expect, n) == 0, "%s: expected '%s', read '%s'", who,
+          expect, buf);
+    CHECK(poll(&p, 1, 20000) == 1 && read(fd, buf, sizeof(buf)) == 0, "%s: no end of file after '%s'", who, expect);
+}
 static struct sockaddr_storage server;
 static socklen_t server_len;
 
@@ -115,8 +136,9 @@ static void child(int l, int to_parent, int from_parent, int half)
     setint(c, IPPROTO_TCP, TCP_KEEPIDLE, 77);
     setint(c, IPPROTO_TCP, TCP_KEEPINTVL, 13);
     if (half) {
-        int h = client_socket();
-        CHECK(shutdown(h, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
+        half_fd = client_socket();
+        CHECK(write(half_fd, "half", 4) == 4, "write: %s", strerror(errno));
+        CHECK(shutdown(half_fd, SHUT_WR) == 0, "shutdown: %s", strerror(errno));
     }
     uint64_t mine = fill(c, 7), theirs = 0;
     CHECK(write(to_parent, &mine, sizeof(mine)) == sizeof(mine), "pipe: %s", strerror(errno));
@@ -130,7 +152,13 @@ static void child(int l, int to_parent, int from_parent, int half)
     CHECK(getint(c, SOL_SOCKET, SO_KEEPALIVE) == 1, "client: SO_KEEPALIVE lost");
     CHECK(getint(c, IPPROTO_TCP, TCP_KEEPIDLE) == 77, "client: TCP_KEEPIDLE lost");
     CHECK(getint(c, IPPROTO_TCP, TCP_KEEPINTVL) == 13, "client: TCP_KEEPINTVL lost");
+    /* Before the ping: the server reads the half-closed connection and closes it after the pong. */
+    if (half)
+        CHECK(tcp_state(half_fd) == TCP_FIN_WAIT2, "client: half-closed connection in state %d, not FIN_WAIT2",
+              tcp_state(half_fd));
     exchange(c, "ping", "pong", "client");
+    if (half)
+        read_exactly(half_fd, "bye", "client (half closed)");
     exit(0);
 }
 
@@ -183,8 +211,8 @@ int main(int argc, char **argv)
     int s = accept(l, NULL, NULL);
     CHECK(s >= 0, "accept: %s", strerror(errno));
     if (half) {
-        int h = accept(l, NULL, NULL);
-        CHECK(h >= 0, "accept: %s", strerror(errno));
+        half_fd = accept(l, NULL, NULL);
+        CHECK(half_fd >= 0, "accept: %s", strerror(errno));
     }
     setint(s, SOL_SOCKET, SO_SNDBUF, 1 << 20);
     int sndbuf = getint(s, SOL_SOCKET, SO_SNDBUF);
@@ -208,6 +236,15 @@ int main(int argc, char **argv)
     struct pollfd p = { .fd = s, .events = POLLIN };
     CHECK(poll(&p, 1, 20000) == 1 && read(s, buf, 4) == 4 && memcmp(buf, "ping", 4) == 0, "server: no ping");
     CHECK(write(s, "pong", 4) == 4, "server: write pong: %s", strerror(errno));
+    if (half) {
+        for (int i = 0; i < 100 && tcp_state(half_fd) != TCP_CLOSE_WAIT; i++)
+            usleep(10000);
+        CHECK(tcp_state(half_fd) == TCP_CLOSE_WAIT, "server: half-closed connection in state %d, not CLOSE_WAIT",
+              tcp_state(half_fd));
+        read_exactly(half_fd, "half", "server (half closed)");
+        CHECK(write(half_fd, "bye", 3) == 3, "server: write bye: %s", strerror(errno));
+        close(half_fd);
+    }
     int status;
     CHECK(waitpid(kid, &status, 0) == kid, "waitpid: %s", strerror(errno));
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client ended with status 0x%x", status);

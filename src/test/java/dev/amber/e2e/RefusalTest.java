@@ -48,10 +48,10 @@ class RefusalTest {
         }
     }
 
-    /** A half-closed TCP connection (FIN_WAIT2): repair mode cannot bring a FIN back. */
+    /** A TCP connect(2) in progress (SYN_SENT): repair mode cannot bring a handshake back. */
     @Test
     void refuse_socket_tcp() throws Exception {
-        refused("tcp", "TCP connection in state FIN_WAIT2 (half closed)");
+        refused("tcp", "TCP connection in state SYN_SENT (handshake in progress)");
     }
 
     @Test

@@ -81,7 +81,7 @@ public final class InetSocketKind implements FdKind {
             ByteBuffer tcpInfo = ByteBuffer.wrap(SocketOptions.get(inj, fd, IPPROTO_TCP, TCP_INFO, 232,
                     "getsockopt(TCP_INFO) " + what)).order(ByteOrder.LITTLE_ENDIAN);
             state = tcpInfo.get(0);
-            if (state != TCP_LISTEN && state != TCP_CLOSE && state != TcpConnections.ESTABLISHED) {
+            if (state != TCP_LISTEN && state != TCP_CLOSE && !TcpStates.saved(state)) {
                 refuseState(ctx, fd, inode, state);
                 return;
             }
@@ -108,7 +108,7 @@ public final class InetSocketKind implements FdKind {
         if (peer > 0) {
             s.setPeer(ByteString.copyFrom(inj.get(0, (int) peer)));
         }
-        boolean connection = state == TcpConnections.ESTABLISHED;
+        boolean connection = tcp && TcpStates.saved(state);
         for (var o : SocketOptions.read(inj, fd, family, protocol, type, what)) {
             if (!(o.getLevel() == IPPROTO_TCP && o.getName() == TcpRepair.TCP_MAXSEG && negotiatedMss(o, connection))) {
                 s.addOptions(o);
@@ -131,22 +131,16 @@ public final class InetSocketKind implements FdKind {
         return connection || ByteBuffer.wrap(o.getValue().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).getInt() > 32767;
     }
 
-    /**
-     * A TCP socket in a state repair mode cannot bring back: a connect in progress (SYN_SENT,
-     * SYN_RECV) or a connection half closed (a FIN sent or received).
-     */
-    private static void refuseState(DumpContext ctx, int fd, long inode, int state) {
-        String name = TcpConnections.stateName(state);
-        String why = state == 2 || state == 3
-                ? "TCP connection in state " + name + " (handshake in progress): not supported (checkpoint"
-                        + " once connect(2) has finished)"
-                : "TCP connection in state " + name + " (half closed): not supported yet";
-        ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", why);
-    }
-
     /** The refusal sockets had before this kind: the table's description, "not supported yet". */
     private static void refuseOther(DumpContext ctx, int fd, long inode) {
         ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", "not supported yet");
+    }
+
+    /** A TCP connection being set up: repair mode cannot bring a handshake back. */
+    private static void refuseState(DumpContext ctx, int fd, long inode, int state) {
+        ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", "TCP connection in state "
+                + TcpStates.name(state) + " (handshake in progress): not supported (checkpoint once connect(2) has"
+                + " finished)");
     }
 
     /** getsockname or getpeername into scratch offset 0; the sockaddr's bytes. */

@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * <p>One nftables table, {@code inet amber}; per checkpoint a base chain on the prerouting hook
  * (every packet received, from another host or over loopback, passes it) at priority raw, and two
  * sets of connections (address . port . address . port, both directions), named after a random
- * id: {@code ckpt-ID-v4}, {@code ckpt-ID-v6}. While the checkpoint runs the chain is
+ * id: {@code ckpt-ID-v4}, {@code ckpt-ID-v6}; a packet marked {@link #MARK} passes. While the checkpoint runs the chain is
  * {@code ckpt-ID-pidN} (N: amber's pid), so that a chain left by a checkpoint that died is
  * known as such and removed by the next one; a checkpoint with --kill renames it
  * {@code ckpt-ID}, which the restart of its image removes. A v4-mapped IPv6 socket's packets are
@@ -33,6 +33,8 @@ import java.util.regex.Pattern;
  */
 final class NetLock {
     static final String TABLE = "amber";
+    /** SO_MARK of the segments Amber itself sends to a restored socket ({@link TcpSegment}): let through. */
+    static final int MARK = 0x616d6272;
     private static final Pattern RUNNING = Pattern.compile("chain (ckpt-([0-9a-f]+))-pid(\\d+) \\{");
 
     private final String id;
@@ -62,6 +64,7 @@ final class NetLock {
                 + set + "-v6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }\n"
                 + "add chain inet " + TABLE + " " + lock.chain
                 + " { type filter hook prerouting priority raw; policy accept; }\n"
+                + rule + " meta mark " + MARK + " accept\n"
                 + rule + " ip saddr . tcp sport . ip daddr . tcp dport @ckpt-" + lock.id + "-v4 drop\n"
                 + rule + " ip6 saddr . tcp sport . ip6 daddr . tcp dport @ckpt-" + lock.id + "-v6 drop\n");
         return lock;

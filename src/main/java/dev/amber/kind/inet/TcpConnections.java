@@ -20,11 +20,6 @@ import java.util.List;
  * sent again by their senders).
  */
 final class TcpConnections implements TreeDump.Ending {
-    static final int ESTABLISHED = 1;
-    private static final List<String> STATES = List.of("?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1",
-            "FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV",
-            "BOUND_INACTIVE");
-
     private final TreeDump tree;
     private final List<Integer> copies = new ArrayList<>();
     private NetLock lock;
@@ -40,10 +35,6 @@ final class TcpConnections implements TreeDump.Ending {
             ctx.tree().onEnd(c);
             return c;
         });
-    }
-
-    static String stateName(int state) {
-        return state >= 0 && state < STATES.size() ? STATES.get(state) : "state " + state;
     }
 
     /** Locks and reads the connection of {@code fd} of the process, in state {@code state}. */

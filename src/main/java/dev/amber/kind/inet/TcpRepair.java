@@ -42,6 +42,11 @@ final class TcpRepair {
         int inq = ioctlInt(sock, SIOCINQ, "ioctl(SIOCINQ)", what);
         int outq = ioctlInt(sock, SIOCOUTQ, "ioctl(SIOCOUTQ)", what);
         int unsent = ioctlInt(sock, SIOCOUTQNSD, "ioctl(SIOCOUTQNSD)", what);
+        if (TcpStates.finUnacked(state)) {
+            // Our FIN takes a sequence number and is in the queue lengths, but carries no byte.
+            outq--;
+            unsent = Math.max(0, unsent - 1);
+        }
         setInt(sock, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE, "setsockopt(TCP_REPAIR_QUEUE, recv)", what);
         c.setRecvSeq(getInt(sock, TCP_QUEUE_SEQ, "getsockopt(TCP_QUEUE_SEQ, recv)", what));
         c.setRecvQueue(ByteString.copyFrom(peek(sock, inq, "receive", what)));

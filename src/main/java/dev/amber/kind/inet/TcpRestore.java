@@ -48,9 +48,12 @@ final class TcpRestore {
         TcpConnection c = s.getConnection();
         setInt(inj, fd, TcpRepair.TCP_REPAIR, TcpRepair.REPAIR_ON, "TCP_REPAIR, 1", what);
         setInt(inj, fd, TcpRepair.TCP_REPAIR_QUEUE, TcpRepair.TCP_RECV_QUEUE, "TCP_REPAIR_QUEUE, recv", what);
-        setInt(inj, fd, TcpRepair.TCP_QUEUE_SEQ, c.getRecvSeq() - c.getRecvQueue().size(), "TCP_QUEUE_SEQ", what);
+        int state = c.getState(), peerFin = TcpStates.peerFin(state) ? 1 : 0, ourFin = TcpStates.ourFin(state) ? 1 : 0;
+        int recvFrom = c.getRecvSeq() - peerFin - c.getRecvQueue().size();
+        int sendFrom = c.getSendSeq() - ourFin - c.getSendQueue().size();
+        setInt(inj, fd, TcpRepair.TCP_QUEUE_SEQ, recvFrom, "TCP_QUEUE_SEQ", what);
         setInt(inj, fd, TcpRepair.TCP_REPAIR_QUEUE, TcpRepair.TCP_SEND_QUEUE, "TCP_REPAIR_QUEUE, send", what);
-        setInt(inj, fd, TcpRepair.TCP_QUEUE_SEQ, c.getSendSeq() - c.getSendQueue().size(), "TCP_QUEUE_SEQ", what);
+        setInt(inj, fd, TcpRepair.TCP_QUEUE_SEQ, sendFrom, "TCP_QUEUE_SEQ", what);
         byte[] local = s.getLocal().toByteArray(), peer = s.getPeer().toByteArray();
         inj.check("bind " + what, Arch.SYS_BIND, fd, inj.put(0, local), local.length);
         inj.check("connect (repair) to " + Sockaddr.address(peer) + ":" + Sockaddr.port(peer) + " " + what,
@@ -67,7 +70,7 @@ final class TcpRestore {
         setInt(inj, fd, TcpRepair.TCP_REPAIR_QUEUE, TcpRepair.TCP_SEND_QUEUE, "TCP_REPAIR_QUEUE, send", what);
         send(inj, fd, Arrays.copyOfRange(sendQueue, 0, sent), "send queue", what);
         if (!c.getWindow().isEmpty()) {
-            byte[] window = c.getWindow().toByteArray();
+            byte[] window = window(c, c.getRecvSeq() - peerFin);
             inj.check("setsockopt(TCP_REPAIR_WINDOW) " + what, Arch.SYS_SETSOCKOPT, fd, IPPROTO_TCP,
                     TcpRepair.TCP_REPAIR_WINDOW, inj.put(0, window), window.length);
         }
@@ -76,6 +79,59 @@ final class TcpRestore {
         send(inj, fd, Arrays.copyOfRange(sendQueue, sent, sendQueue.length), "unsent data", what);
         reuseAddressAgain(inj, fd, s.getOptionsList(), what);
         SocketOptions.write(inj, fd, s.getOptionsList().stream().filter(TcpRestore::buffer).toList(), what);
+        closeHalves(inj, fd, s, sendFrom, what);
+    }
+
+    /**
+     * Brings an ESTABLISHED socket to the half-closed state it was saved in, in the order the
+     * kernel went through: the peer's FIN before ours for LAST_ACK (CLOSE_WAIT, then close),
+     * ours before the peer's for CLOSING (FIN_WAIT1, then the crossing FIN); for FIN_WAIT2 the
+     * peer's ACK of our FIN. The segments acknowledge {@code sendFrom}, what the peer had
+     * acknowledged before our FIN (snd_una), or our FIN itself; our FIN goes out as a real one,
+     * which the lock drops (the peer has it) until it is sent again.
+     */
+    private static void closeHalves(Injector inj, long fd, InetSocket s, int sendFrom, String what)
+            throws IOException {
+        TcpConnection c = s.getConnection();
+        int state = c.getState();
+        byte[] local = s.getLocal().toByteArray(), peer = s.getPeer().toByteArray();
+        int window = peerWindow(c);
+        String object = "pid " + inj.tracee().tid() + " " + what;
+        if (state == TcpStates.CLOSE_WAIT || state == TcpStates.LAST_ACK) {
+            TcpSegment.send(peer, local, c.getRecvSeq() - 1, sendFrom + c.getSendQueue().size() - c.getUnsent(),
+                    TcpSegment.FIN | TcpSegment.ACK, window, object);
+        }
+        if (TcpStates.ourFin(state)) {
+            inj.check("shutdown(SHUT_WR) " + what, Arch.SYS_SHUTDOWN, fd, 1);
+        }
+        if (state == TcpStates.CLOSING) {
+            TcpSegment.send(peer, local, c.getRecvSeq() - 1, sendFrom, TcpSegment.FIN | TcpSegment.ACK, window, object);
+        }
+        if (state == TcpStates.FIN_WAIT2) {
+            TcpSegment.send(peer, local, c.getRecvSeq(), c.getSendSeq(), TcpSegment.ACK, window, object);
+        }
+    }
+
+    /**
+     * The saved struct tcp_repair_window, its rcv_wup (rcv_nxt at our last window update) no
+     * later than the restored rcv_nxt: the kernel refuses one beyond it, and a peer's FIN, not
+     * yet received again, had moved both.
+     */
+    private static byte[] window(TcpConnection c, int rcvNxt) {
+        ByteBuffer w = ByteBuffer.wrap(c.getWindow().toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
+        if (w.capacity() >= 20 && w.getInt(16) - rcvNxt > 0) {
+            w.putInt(16, rcvNxt);
+        }
+        return w.array();
+    }
+
+    /** The window the peer offered (snd_wnd of the saved struct tcp_repair_window), as the segment field carries it. */
+    private static int peerWindow(TcpConnection c) {
+        if (c.getWindow().size() < 8) {
+            return 0xffff;
+        }
+        int wnd = ByteBuffer.wrap(c.getWindow().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).getInt(4);
+        return (c.getOptions() & TCPI_OPT_WSCALE) != 0 ? wnd >>> c.getSndWscale() : wnd;
     }
 
     /**
