@@ -174,23 +174,19 @@ public final class InetSocketKind implements FdKind {
         SocketOptions.write(inj, fd, s.getOptionsList(), what);
         if (s.hasConnection()) {
             TcpRestore.connect(ctx, fd, s, what);
-            String lock = s.getConnection().getLock();
-            if (!lock.isEmpty()) {
-                if (ctx.tree().afterRelease("netlock " + lock, () -> NetLock.remove(lock))) {
-                    ctx.tree().onFailure(() -> System.err.println("amber: the network lock (nft chain inet "
-                            + NetLock.TABLE + " ckpt-" + lock + ") still holds the image's connections, for a"
-                            + " restart that succeeds; to let them go: nft delete chain inet " + NetLock.TABLE
-                            + " ckpt-" + lock));
-                }
-            }
+            TcpRestore.unlockAfter(ctx, s.getConnection().getLock());
             return fd;
         }
+        boolean sharing = s.getListening() && ListenerSharing.lend(ctx, fd, d.getFd(), s, what);
         byte[] local = s.getLocal().toByteArray();
         if (s.getType() == SOCK_RAW ? !Sockaddr.anyAddress(local) : Sockaddr.port(local) != 0) {
             bind(ctx, fd, s, local, what);
         }
         if (s.getListening()) {
             inj.check("listen(" + s.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, s.getBacklog());
+        }
+        if (sharing) {
+            ListenerSharing.giveBackAtEnd(ctx, d.getFd(), what);
         }
         if (!s.getPeer().isEmpty()) {
             byte[] peer = s.getPeer().toByteArray();

@@ -157,6 +157,18 @@ final class TcpRestore {
         return o.getLevel() == SOL_SOCKET && (o.getName() == 7 || o.getName() == 8 || o.getName() == 72);
     }
 
+    /**
+     * Once the tree runs, removes the network lock of the checkpoint (once, however many of its
+     * connections the image has); a failed restart keeps it, for the next, and says so.
+     */
+    static void unlockAfter(RestoreContext ctx, String lock) {
+        if (!lock.isEmpty() && ctx.tree().afterRelease("netlock " + lock, () -> NetLock.remove(lock))) {
+            ctx.tree().onFailure(() -> System.err.println("amber: the network lock (nft chain inet " + NetLock.TABLE
+                    + " ckpt-" + lock + ") still holds the image's connections, for a restart that succeeds; to"
+                    + " let them go: nft delete chain inet " + NetLock.TABLE + " ckpt-" + lock));
+        }
+    }
+
     /** struct tcp_repair_opt { u32 opt_code; u32 opt_val; } for each option the handshake agreed on. */
     private static byte[] repairOptions(TcpConnection c) {
         ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
