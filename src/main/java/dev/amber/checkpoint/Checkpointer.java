@@ -165,8 +165,8 @@ public final class Checkpointer {
             return new CheckpointResult(pid, frozen.processes.size(), thawedAt - frozen.frozenAt,
                     System.nanoTime() - t0, pageBytes, imageBytes, frozen.tree.warnings());
         } catch (Exception | Error e) {
+            frozen.tree.released();   // before the tree runs: no socket of it left in repair mode
             releaseAll(frozen.held);
-            frozen.tree.released();
             throw e;
         }
     }
@@ -248,8 +248,8 @@ public final class Checkpointer {
             if (kill) {
                 return new Frozen(records, frozenAt, 0, held, treeDump);
             }
-            releaseAll(held);
             treeDump.released();
+            releaseAll(held);
             return new Frozen(records, frozenAt, System.nanoTime(), new ArrayList<>(), treeDump);
         } catch (Exception | Error e) {
             // Processes not yet wrapped in a Held (a failure while taking hold) are let go as they are.
@@ -258,10 +258,10 @@ public final class Checkpointer {
                     s.threads().forEach(Tracee::detachQuietly);
                 }
             }
-            releaseAll(held);
             if (treeDump != null) {
                 treeDump.released();
             }
+            releaseAll(held);
             throw e;
         }
     }

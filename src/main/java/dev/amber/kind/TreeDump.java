@@ -77,7 +77,10 @@ public final class TreeDump {
         /** Once the tree is killed. */
         void killed() throws java.io.IOException;
 
-        /** The tree runs on: the checkpoint left it running, or failed. Called once at most. */
+        /**
+         * The tree is about to run on: the checkpoint leaves it running, or failed. Called once
+         * at most, before the tree is let go.
+         */
         void released() throws java.io.IOException;
     }
 

@@ -71,11 +71,23 @@ final class TcpConnections implements TreeDump.Ending {
         }
     }
 
+    /** Before the tree runs again: a failure may come after {@link #killing} put the sockets in repair mode. */
     @Override
     public void released() throws IOException {
+        IOException first = null;
+        for (int copy : copies) {
+            try {
+                TcpRepair.repair(copy, TcpRepair.REPAIR_OFF_NO_WP, "socket (amber's copy fd " + copy + ")");
+            } catch (IOException e) {
+                first = first == null ? e : first;
+            }
+        }
         closeCopies();
         if (lock != null) {
             lock.release();
+        }
+        if (first != null) {
+            throw first;
         }
     }
 
