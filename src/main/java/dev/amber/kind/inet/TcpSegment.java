@@ -30,11 +30,9 @@ final class TcpSegment {
     /** Sends a segment from {@code from} to {@code to} (sockaddrs) with these numbers and flags. */
     static void send(byte[] from, byte[] to, int seq, int ack, int flags, int window, String what)
             throws ErrnoException {
-        byte[] src = address(from), dst = address(to);
-        boolean v6 = src.length == 16;
-        byte[] tcp = tcp(from, to, seq, ack, flags, window);
-        setChecksum(tcp, src, dst);
-        byte[] packet = v6 ? ipv6(src, dst, tcp) : ipv4(src, dst, tcp);
+        byte[] dst = address(to);
+        boolean v6 = dst.length == 16;
+        byte[] packet = packet(from, to, seq, ack, flags, window);
         int sock = (int) Syscall.check("socket(SOCK_RAW)", what, Arch.SYS_SOCKET, v6 ? AF_INET6 : AF_INET, SOCK_RAW,
                 IPPROTO_RAW);
         try (LocalBuffer b = new LocalBuffer(packet.length + 64)) {
@@ -50,6 +48,14 @@ final class TcpSegment {
         } finally {
             Syscall.raw(Arch.SYS_CLOSE, sock, 0, 0);
         }
+    }
+
+    /** The whole IP packet: its header, then the TCP header (no options, no data). */
+    static byte[] packet(byte[] from, byte[] to, int seq, int ack, int flags, int window) {
+        byte[] src = address(from), dst = address(to);
+        byte[] tcp = tcp(from, to, seq, ack, flags, window);
+        setChecksum(tcp, src, dst);
+        return src.length == 16 ? ipv6(src, dst, tcp) : ipv4(src, dst, tcp);
     }
 
     /** The 4 or 16 address bytes of a sockaddr; a v4-mapped IPv6 address as its 4. */
@@ -100,7 +106,7 @@ final class TcpSegment {
     }
 
     /** The Internet checksum (RFC 1071): ones' complement of the ones' complement sum of 16-bit words. */
-    private static int sum(byte[] b) {
+    static int sum(byte[] b) {
         long s = 0;
         for (int i = 0; i + 1 < b.length; i += 2) {
             s += (b[i] & 0xff) << 8 | (b[i + 1] & 0xff);
