@@ -20,10 +20,11 @@ import java.nio.ByteOrder;
 import java.util.Optional;
 
 /**
- * Inet sockets that carry no connection state: TCP listeners, TCP sockets never connected
- * (maybe bound), UDP sockets (bound, connected, or neither), and raw IP sockets of any protocol,
- * IPv4 and IPv6. Every other socket (established TCP, netlink…) is refused in the words the
- * descriptor table used before this kind existed. A raw socket's receive queue holds copies of
+ * Inet sockets: TCP listeners, TCP sockets never connected (maybe bound), TCP connections
+ * established or half closed ({@link TcpConnections}, {@link TcpRestore}), UDP sockets (bound,
+ * connected, or neither), and raw IP sockets of any protocol, IPv4 and IPv6. Every other socket
+ * (netlink, packet…, unless a kind of its own takes it) is refused in the words the descriptor
+ * table used before this kind existed. A raw socket's receive queue holds copies of
  * packets the host also delivered where they were going; it is not saved, as a raw socket
  * that falls behind loses packets too.
  *
@@ -35,7 +36,8 @@ import java.util.Optional;
  *
  * <p>Restored with socket, the options (SO_REUSEADDR and IPV6_V6ONLY must precede bind), bind
  * to the saved address and port, then listen or connect. What cannot come back is refused at
- * checkpoint: connections a listener has not accepted yet, datagrams queued in a UDP socket.
+ * checkpoint: connections a listener has not accepted yet, a connect in progress (SYN_SENT),
+ * datagrams queued in a UDP socket.
  */
 public final class InetSocketKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
