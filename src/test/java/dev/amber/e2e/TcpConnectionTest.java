@@ -120,6 +120,35 @@ class TcpConnectionTest {
     }
 
     /**
+     * A checkpoint that leaves the server running, taken while the client is sending: the
+     * connection carries on at once (lock removed, socket out of repair mode): what was in flight
+     * is echoed, and more after it.
+     */
+    @Test
+    void outside_client_left_running() throws Exception {
+        Assumptions.assumeFalse(Amber.nocr(), "needs the engine");
+        try (Target t = Target.start(tmp, "tcp_server", "4", "10")) {
+            int port = port(t);
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port), 5000);
+                s.setSoTimeout(30000);
+                t.awaitReady();
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                out.write("wait".getBytes(StandardCharsets.US_ASCII));   // in flight while the checkpoint runs
+                Amber.Result r = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("image").toString());
+                assertEquals(0, r.exit(), r.describe() + t.logText());
+                assertNoLock();
+                assertEquals("wait", read(in, 4), "echo of what was in flight during the checkpoint");
+                say(out, in, "more");
+                say(out, in, "!!");
+            }
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+            assertTrue(t.logLines().contains("ECHOED 10"), t.logText());
+        }
+    }
+
+    /**
      * A refused checkpoint (a connect in progress, a connection not yet accepted), after the
      * established connection of refuse_socket.c was locked, leaves no lock behind.
      */
