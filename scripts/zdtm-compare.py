@@ -67,7 +67,7 @@ def sanitize(text):
 
 # Refusals that later work lifts: (what the refusal names, the work that brings it).
 LATER = [
-    (r"socket \(tcp6? [^)]*->|connection\(s\) waiting to be accepted", "established TCP connections (the network issue)"),
+    (r"TCP connection in state SYN_|connection\(s\) waiting to be accepted", "TCP connections being set up (the network issue)"),
     (r"namespace net:", "network namespaces (the network issue)"),
     (r"namespace \w+:", "namespaces (the container issue)"),
     (r"\bcgroup: ", "cgroup membership (the container issue)"),

@@ -157,12 +157,15 @@ public final class Checkpointer {
             if (kill) {
                 destination.verify();   // every checksum, before anything is killed
                 timing.mark("verify");
+                frozen.tree.killing();
                 killAll(frozen.held, frozen.processes);
+                frozen.tree.killed();
                 thawedAt = System.nanoTime();
             }
             return new CheckpointResult(pid, frozen.processes.size(), thawedAt - frozen.frozenAt,
                     System.nanoTime() - t0, pageBytes, imageBytes, frozen.tree.warnings());
         } catch (Exception | Error e) {
+            frozen.tree.released();   // before the tree runs: no socket of it left in repair mode
             releaseAll(frozen.held);
             throw e;
         }
@@ -198,13 +201,14 @@ public final class Checkpointer {
         long frozenAt = System.nanoTime();
         timing.mark("seize");
         List<Held> held = new ArrayList<>();
+        TreeDump treeDump = null;
         try {
             for (TreeFreezer.Stopped s : tree.processes()) {
                 held.add(hold(s));
             }
             List<Integer> order = new ArrayList<>(held.stream().map(Held::pid).toList());
             tree.zombies().forEach(z -> order.add(z.pid()));
-            TreeDump treeDump = new TreeDump(order, options);
+            treeDump = new TreeDump(order, options);
             List<Refusal> refusals = new ArrayList<>();
             for (Held h : held) {
                 refusals.addAll(dump(h, treeDump, timing));
@@ -242,6 +246,7 @@ public final class Checkpointer {
             if (kill) {
                 return new Frozen(records, frozenAt, 0, held, treeDump);
             }
+            treeDump.released();
             releaseAll(held);
             return new Frozen(records, frozenAt, System.nanoTime(), new ArrayList<>(), treeDump);
         } catch (Exception | Error e) {
@@ -250,6 +255,9 @@ public final class Checkpointer {
                 if (held.stream().noneMatch(h -> h.pid == s.pid())) {
                     s.threads().forEach(Tracee::detachQuietly);
                 }
+            }
+            if (treeDump != null) {
+                treeDump.released();
             }
             releaseAll(held);
             throw e;

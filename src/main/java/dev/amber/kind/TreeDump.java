@@ -66,6 +66,61 @@ public final class TreeDump {
         checks.add(check);
     }
 
+    /**
+     * What a kind holds outside the processes while they are frozen (TCP connections in repair
+     * mode, the network lock): put right when the tree is killed or let go.
+     */
+    public interface Ending {
+        /** Just before the tree is killed (--kill), the image being complete. */
+        void killing() throws java.io.IOException;
+
+        /** Once the tree is killed. */
+        void killed() throws java.io.IOException;
+
+        /**
+         * The tree is about to run on: the checkpoint leaves it running, or failed. Called once
+         * at most, before the tree is let go.
+         */
+        void released() throws java.io.IOException;
+    }
+
+    private final List<Ending> endings = new ArrayList<>();
+
+    public void onEnd(Ending ending) {
+        endings.add(ending);
+    }
+
+    /** Runs every {@link Ending#killing}; a failure stops the kill. */
+    public void killing() throws java.io.IOException {
+        for (Ending e : endings) {
+            e.killing();
+        }
+    }
+
+    /** Runs every {@link Ending#killed}; a failure is a warning, the tree being gone already. */
+    public void killed() {
+        for (Ending e : endings) {
+            try {
+                e.killed();
+            } catch (java.io.IOException x) {
+                warn(x.getMessage());
+            }
+        }
+        endings.clear();
+    }
+
+    /** Runs every {@link Ending#released}; a failure is printed, as the tree runs on either way. */
+    public void released() {
+        for (Ending e : endings) {
+            try {
+                e.released();
+            } catch (java.io.IOException x) {
+                System.err.println("amber: warning: " + x.getMessage());
+            }
+        }
+        endings.clear();
+    }
+
     /** Runs the checks registered with {@link #atEnd}. */
     public List<Refusal> finish() {
         List<Refusal> refusals = new ArrayList<>();

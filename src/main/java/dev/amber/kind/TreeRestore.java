@@ -188,6 +188,29 @@ public final class TreeRestore implements AutoCloseable {
         atEnd.clear();
     }
 
+    private final Map<String, Action> afterRelease = new java.util.LinkedHashMap<>();
+
+    /**
+     * Something to do once every process is let go, once per {@code key} however many ask (the
+     * network lock of the checkpoint, which every connection of the image names). A failure
+     * then is a warning: the tree runs. Returns whether {@code key} is new.
+     */
+    public boolean afterRelease(String key, Action action) {
+        return afterRelease.putIfAbsent(key, action) == null;
+    }
+
+    /** Runs the {@link #afterRelease} actions. */
+    public void released() {
+        for (Action a : afterRelease.values()) {
+            try {
+                a.run();
+            } catch (IOException e) {
+                warn(e.getMessage());
+            }
+        }
+        afterRelease.clear();
+    }
+
     private final List<Action> onFailure = new ArrayList<>();
 
     /**

@@ -168,6 +168,7 @@ public final class Restarter {
                     release(processes, puppets, threads);
                     puppets.startInit();
                     puppets.released();
+                    tree.released();
                     succeeded = true;
                     hostPid = puppets.get(processes.getFirst().getPid()).pid();
                     waitPid = puppets.init() != null ? puppets.init().pid() : hostPid;

@@ -48,9 +48,10 @@ class RefusalTest {
         }
     }
 
+    /** A TCP connect(2) in progress (SYN_SENT): repair mode cannot bring a handshake back. */
     @Test
     void refuse_socket_tcp() throws Exception {
-        refused("tcp", "socket");
+        refused("tcp", "TCP connection in state SYN_SENT (handshake in progress)");
     }
 
     @Test

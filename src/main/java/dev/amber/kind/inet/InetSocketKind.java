@@ -20,11 +20,12 @@ import java.nio.ByteOrder;
 import java.util.Optional;
 
 /**
- * Inet sockets that carry no connection state: TCP listeners, TCP sockets never connected
- * (maybe bound), UDP and UDP-Lite sockets (bound, connected, or neither; shut down or not),
- * ping sockets (SOCK_DGRAM with ICMP or ICMPv6, bound to their echo id) and raw IP sockets of
- * any protocol, IPv4 and IPv6. Every other socket (established TCP, netlink…) is refused in the words the
- * descriptor table used before this kind existed. A raw socket's receive queue holds copies of
+ * Inet sockets: TCP listeners, TCP sockets never connected (maybe bound), TCP connections
+ * established or half closed ({@link TcpConnections}, {@link TcpRestore}), UDP and UDP-Lite sockets
+ * (bound, connected, or neither; shut down or not), ping sockets (SOCK_DGRAM with ICMP or ICMPv6,
+ * bound to their echo id) and raw IP sockets of any protocol, IPv4 and IPv6. Every other socket
+ * (netlink, packet…, unless a kind of its own takes it) is refused in the words the descriptor
+ * table used before this kind existed. A raw socket's receive queue holds copies of
  * packets the host also delivered where they were going; it is not saved, as a raw socket
  * that falls behind loses packets too.
  *
@@ -37,7 +38,8 @@ import java.util.Optional;
  *
  * <p>Restored with socket, the options (SO_REUSEADDR and IPV6_V6ONLY must precede bind), bind
  * to the saved address and port, then listen or connect. What cannot come back is refused at
- * checkpoint: connections a listener has not accepted yet, datagrams queued in a UDP socket.
+ * checkpoint: connections a listener has not accepted yet, a connect in progress (SYN_SENT),
+ * datagrams queued in a UDP socket.
  */
 public final class InetSocketKind implements FdKind {
     // x86-64 numbers (arch/x86/entry/syscalls/syscall_64.tbl).
@@ -80,12 +82,13 @@ public final class InetSocketKind implements FdKind {
         }
         InetSocket.Builder s = InetSocket.newBuilder().setFamily(family).setType(type).setProtocol(protocol)
                 .setFlags(info.flags());
+        int state = -1;
         if (tcp) {
             ByteBuffer tcpInfo = ByteBuffer.wrap(SocketOptions.get(inj, fd, IPPROTO_TCP, TCP_INFO, 232,
                     "getsockopt(TCP_INFO) " + what)).order(ByteOrder.LITTLE_ENDIAN);
-            int state = tcpInfo.get(0);
-            if (state != TCP_LISTEN && state != TCP_CLOSE) {
-                refuseOther(ctx, fd, inode);
+            state = tcpInfo.get(0);
+            if (state != TCP_LISTEN && state != TCP_CLOSE && !TcpStates.saved(state)) {
+                refuseState(ctx, fd, inode, state);
                 return;
             }
             if (state == TCP_LISTEN) {
@@ -108,18 +111,45 @@ public final class InetSocketKind implements FdKind {
                 s.setShutdown(InetDiag.find(ctx.pid(), family, protocol, inode).map(InetDiag.Entry::shutdown).orElse(0));
             }
         }
-        s.setLocal(ByteString.copyFrom(address(inj, Arch.SYS_GETSOCKNAME, fd, "getsockname " + what)));
+        byte[] local = address(inj, Arch.SYS_GETSOCKNAME, fd, "getsockname " + what);
+        s.setLocal(ByteString.copyFrom(local));
         long peer = peerAddress(inj, fd, what);
         if (peer > 0) {
             s.setPeer(ByteString.copyFrom(inj.get(0, (int) peer)));
         }
-        s.addAllOptions(SocketOptions.read(inj, fd, family, protocol, type, what));
+        boolean connection = tcp && TcpStates.saved(state);
+        for (var o : SocketOptions.read(inj, fd, family, protocol, type, what)) {
+            if (!(o.getLevel() == IPPROTO_TCP && o.getName() == TcpRepair.TCP_MAXSEG && negotiatedMss(o, connection))) {
+                s.addOptions(o);
+            }
+        }
+        if (connection) {
+            String name = "fd " + fd + " socket (" + SocketTable.describe(ctx.pid(), inode) + ")";
+            s.setConnection(TcpConnections.of(ctx).dump(ctx, fd, state, local, s.getPeer().toByteArray(), name));
+        }
         d.setInet(s);
+    }
+
+    /**
+     * Whether TCP_MAXSEG reads the MSS a connection negotiated (mss_cache), not a user's limit:
+     * always for a connection (TCP_REPAIR_OPTIONS sets it again), and for a socket closed after
+     * a connection when above the largest a user may set (MAX_TCP_WINDOW, 32767: setsockopt
+     * refuses more, and over loopback the MSS is 65483).
+     */
+    private static boolean negotiatedMss(dev.amber.image.proto.SocketOption o, boolean connection) {
+        return connection || ByteBuffer.wrap(o.getValue().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).getInt() > 32767;
     }
 
     /** The refusal sockets had before this kind: the table's description, "not supported yet". */
     private static void refuseOther(DumpContext ctx, int fd, long inode) {
         ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", "not supported yet");
+    }
+
+    /** A TCP connection being set up: repair mode cannot bring a handshake back. */
+    private static void refuseState(DumpContext ctx, int fd, long inode, int state) {
+        ctx.refuse("fd " + fd, "socket (" + SocketTable.describe(ctx.pid(), inode) + ")", "TCP connection in state "
+                + TcpStates.name(state) + " (handshake in progress): not supported (checkpoint once connect(2) has"
+                + " finished)");
     }
 
     /** getsockname or getpeername into scratch offset 0; the sockaddr's bytes. */
@@ -151,12 +181,21 @@ public final class InetSocketKind implements FdKind {
         long fd = inj.check("socket " + what, Arch.SYS_SOCKET, s.getFamily(), s.getType() | (s.getFlags() & O_NONBLOCK),
                 s.getProtocol());
         SocketOptions.write(inj, fd, s.getOptionsList(), what);
+        if (s.hasConnection()) {
+            TcpRestore.connect(ctx, fd, s, what);
+            TcpRestore.unlockAfter(ctx, s.getConnection().getLock());
+            return fd;
+        }
+        boolean sharing = s.getListening() && ListenerSharing.lend(ctx, fd, d.getFd(), s, what);
         byte[] local = s.getLocal().toByteArray();
         if (s.getType() == SOCK_RAW ? !Sockaddr.anyAddress(local) : Sockaddr.port(local) != 0) {
             bind(ctx, fd, s, local, what);
         }
         if (s.getListening()) {
             inj.check("listen(" + s.getBacklog() + ") " + what, Arch.SYS_LISTEN, fd, s.getBacklog());
+        }
+        if (sharing) {
+            ListenerSharing.giveBackAtEnd(ctx, d.getFd(), what);
         }
         if (!s.getPeer().isEmpty()) {
             byte[] peer = s.getPeer().toByteArray();

@@ -282,7 +282,18 @@ public final class SocketOptions {
         return ByteBuffer.wrap(v).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
+    /**
+     * Multicast options a stream socket cannot take: setsockopt refuses them (EINVAL), though a
+     * socket accepted by a listener reads the SYN's TTL as its IP_MULTICAST_TTL.
+     */
+    private static final java.util.Set<String> NOT_STREAM = java.util.Set.of("IP_MULTICAST_TTL",
+            "IPV6_MULTICAST_HOPS", "IPV6_MULTICAST_LOOP");
+    private static final int SOCK_STREAM = 1;
+
     private static boolean applies(Option o, int family, int protocol, int type) {
+        if (type == SOCK_STREAM && NOT_STREAM.contains(o.name())) {
+            return false;
+        }
         return (o.family() == ANY || o.family() == family) && (o.protocol() == ANY || o.protocol() == protocol)
                 && (o.type() == ANY || o.type() == type);
     }
