@@ -117,7 +117,7 @@ public final class Checkpointer {
                 return finish(writer, stores, frozen, timing, t0);
             } finally {
                 stores.values().forEach(PageStore::close);
-                dev.amber.kind.ipc.IpcKind.release();
+                Kinds.ALL.forEach(ProcessKind::afterCheckpoint);
             }
         }
     }
@@ -195,7 +195,9 @@ public final class Checkpointer {
             throws Exception {
         ProcStat rootStat = ProcStat.read(pid);
         CpuPin.follow(pid, rootStat.processor());
-        dev.amber.kind.ipc.IpcKind.prepare();   // what would otherwise start while the tree is frozen
+        for (ProcessKind kind : Kinds.ALL) {
+            kind.beforeFreeze();   // what would otherwise start while the tree is frozen
+        }
         Warmup.run(pid);   // the code paths are the same for every process: warming one is enough
         TreeFreezer.Tree tree = TreeFreezer.freeze(pid);
         long frozenAt = System.nanoTime();

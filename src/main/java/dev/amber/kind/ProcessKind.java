@@ -19,4 +19,13 @@ public interface ProcessKind {
 
     /** Puts the kind's state from {@code ctx.process()} back into the puppet. */
     void restore(RestoreContext ctx) throws IOException;
+
+    /**
+     * Once per checkpoint, before the tree is frozen: work that would otherwise be done while it
+     * is (starting a helper process), so that the freeze stays short.
+     */
+    default void beforeFreeze() throws IOException {}
+
+    /** Once per checkpoint, when it is over, whatever its outcome: undoes {@link #beforeFreeze}. */
+    default void afterCheckpoint() {}
 }

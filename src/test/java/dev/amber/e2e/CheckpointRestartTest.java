@@ -74,6 +74,25 @@ class CheckpointRestartTest {
         }
     }
 
+    /**
+     * For a target that checks itself and waits for SIGTERM: READY, a checkpoint that leaves it
+     * running, then checkpoint --kill and restart, SIGTERM, expect PASS.
+     */
+    static void leftRunningThenRestarted(Path dir, String name, String... args) throws Exception {
+        try (Target t = Target.start(dir, name, args)) {
+            t.awaitReady();
+            if (!Amber.nocr()) {
+                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", dir.resolve("first").toString());
+                org.junit.jupiter.api.Assertions.assertEquals(0, first.exit(), first.describe());
+                Path image = dir.resolve("image");
+                t.checkpointKill(image);
+                t.restart(image);
+            }
+            t.sigterm();
+            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
+        }
+    }
+
     static void assertSame(ProcSnapshot before, Target t) throws IOException {
         assertSame(before, t, false);
     }

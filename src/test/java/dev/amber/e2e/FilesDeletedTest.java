@@ -47,18 +47,7 @@ class FilesDeletedTest {
      */
     @Test
     void opath() throws Exception {
-        try (Target t = Target.start(tmp, "opath")) {
-            t.awaitReady();
-            if (!Amber.nocr()) {
-                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
-                assertEquals(0, first.exit(), first.describe());
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+        CheckpointRestartTest.leftRunningThenRestarted(tmp, "opath");
     }
 
     /**
@@ -68,18 +57,7 @@ class FilesDeletedTest {
      */
     @Test
     void linked_elsewhere() throws Exception {
-        try (Target t = Target.start(tmp, "linked_elsewhere")) {
-            t.awaitReady();
-            if (!Amber.nocr()) {
-                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
-                assertEquals(0, first.exit(), first.describe());
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+        CheckpointRestartTest.leftRunningThenRestarted(tmp, "linked_elsewhere");
     }
 
     /** Its last name removed after the checkpoint: the restart names the file and leaves nothing behind. */

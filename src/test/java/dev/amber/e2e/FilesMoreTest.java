@@ -59,18 +59,7 @@ class FilesMoreTest {
      */
     @Test
     void file_leases() throws Exception {
-        try (Target t = Target.start(tmp, "file_leases")) {
-            t.awaitReady();
-            if (!Amber.nocr()) {
-                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
-                assertEquals(0, first.exit(), first.describe());
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+        CheckpointRestartTest.leftRunningThenRestarted(tmp, "file_leases");
     }
 
     /** Deleted files with holes, 3 GiB and 1 GiB, saved as their data alone (src/test/c/deleted_sparse.c). */

@@ -35,18 +35,7 @@ class InotifyTest {
      */
     @Test
     void fanotify() throws Exception {
-        try (Target t = Target.start(tmp, "fanotify")) {
-            t.awaitReady();
-            if (!Amber.nocr()) {
-                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
-                assertEquals(0, first.exit(), first.describe());
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+        CheckpointRestartTest.leftRunningThenRestarted(tmp, "fanotify");
     }
 
     /** A watch on a deleted, still open file (inotify_deleted.c), under an epoll made before both. */

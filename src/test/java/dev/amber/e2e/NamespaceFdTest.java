@@ -24,18 +24,7 @@ class NamespaceFdTest {
 
     @Test
     void own_namespaces() throws Exception {
-        try (Target t = Target.start(tmp, "ns_fds")) {
-            t.awaitReady();
-            if (!Amber.nocr()) {
-                Amber.Result first = t.run("checkpoint", Long.toString(t.pid), "-D", tmp.resolve("first").toString());
-                assertEquals(0, first.exit(), first.describe());
-                Path image = tmp.resolve("image");
-                t.checkpointKill(image);
-                t.restart(image);
-            }
-            t.sigterm();
-            t.assertPassed(t.awaitExit(Duration.ofSeconds(60)));
-        }
+        CheckpointRestartTest.leftRunningThenRestarted(tmp, "ns_fds");
     }
 
     @Test

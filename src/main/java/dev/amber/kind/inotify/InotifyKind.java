@@ -6,6 +6,7 @@ import dev.amber.image.proto.InotifyWatch;
 import dev.amber.kind.DumpContext;
 import dev.amber.kind.FdKind;
 import dev.amber.kind.RestoreContext;
+import dev.amber.kind.file.FileHandles;
 import dev.amber.proc.FdInfo;
 import dev.amber.proc.Fds;
 import dev.amber.sys.Arch;
@@ -100,8 +101,8 @@ public final class InotifyKind implements FdKind {
             Path link = Path.of("/proc/" + pid + "/fd/" + fd);
             try {
                 Map<String, Object> a = Files.readAttributes(link, "unix:ino,dev");
-                long dev = (Long) a.get("dev");
-                if ((Long) a.get("ino") == m.ino() && major(dev) == m.major() && minor(dev) == m.minor()
+                int[] device = FileHandles.split((Long) a.get("dev"));
+                if ((Long) a.get("ino") == m.ino() && device[0] == m.major() && device[1] == m.minor()
                         && Fds.readLink(pid, fd).endsWith(DELETED)) {
                     return fd;
                 }
@@ -110,15 +111,6 @@ public final class InotifyKind implements FdKind {
             }
         }
         return -1;
-    }
-
-    /** The major and minor parts of a dev_t (glibc's gnu_dev_major/minor). */
-    private static long major(long dev) {
-        return ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
-    }
-
-    private static long minor(long dev) {
-        return (dev & 0xff) | ((dev >>> 12) & ~0xffL);
     }
 
     /** After the other descriptors when a watch is added through one of them (it must exist by then). */

@@ -157,7 +157,7 @@ public final class IpcKind implements ProcessKind {
             return;   // adjustments of sets that are gone are dropped: nothing to lose
         }
         if (reference <= 0) {
-            prepare();   // a set made since: spawned now, while frozen
+            spawnReference();   // a set made since: spawned now, while frozen
         }
         for (int pid : ctx.tree().pids()) {
             if (threaded(pid)) {
@@ -184,14 +184,20 @@ public final class IpcKind implements ProcessKind {
      * Before the tree is frozen: spawns the reference process when a semaphore set exists, so that
      * the tree is not kept frozen while it starts (tens of milliseconds).
      */
-    public static void prepare() throws IOException {
+    @Override
+    public void beforeFreeze() throws IOException {
+        spawnReference();
+    }
+
+    private static void spawnReference() throws IOException {
         if (reference <= 0 && !SysvTable.read("sem").rows().isEmpty()) {
             reference = new Spawn("/bin/sleep", List.of("sleep", "60")).start();
         }
     }
 
     /** Ends the reference process, once the checkpoint is over. */
-    public static void release() {
+    @Override
+    public void afterCheckpoint() {
         if (reference > 0) {
             Syscall.raw(Arch.SYS_KILL, reference, 9, 0);
             Syscall.raw(Arch.SYS_WAIT4, reference, 0, WALL, 0);
